@@ -1,0 +1,69 @@
+"""The ``commlab`` command: thin commands that parse, call one library function and print.
+
+Errors become one line on stderr with a non-zero exit code (see ``_errors``); ``COMMLAB_DEBUG=1``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from commlab._version import __version__
+from commlab.cli import run as run_cmd
+from commlab.cli._errors import DEBUG_HINT, exit_code, one_line
+from commlab.errors import CommlabError
+
+app = typer.Typer(
+    name="commlab",
+    help="A communication-complexity lab for lower bounds on neural sequence models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"commlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """commlab: run blackboard protocols, compile models into them, and measure them against the
+    Sanford–Hsu–Telgarsky / Assadi–N lower bounds."""
+
+
+app.command("run")(run_cmd.run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``commlab`` script; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv) or ["--help"]
+    debug = bool(os.environ.get("COMMLAB_DEBUG"))
+    try:
+        typer.main.get_command(app).main(args=args, prog_name="commlab", standalone_mode=False)
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        return 1
+    except (typer.TyperException, CommlabError) as error:
+        if debug:
+            raise
+        text = error.format_message() if hasattr(error, "format_message") else str(error)
+        typer.echo(f"{one_line(text)} {DEBUG_HINT}", err=True)
+        return exit_code(error) if isinstance(error, CommlabError) else error.exit_code
+    return 0
+
+
+def _script() -> None:
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""What every pointer-chasing protocol shares: parameters, vertex codec, the answer and the guess."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import numpy as np
+
+from commlab.codecs import UInt, bits_for, decode, encode
+from commlab.errors import InvalidParameter
+from commlab.ir import ProtocolSpec
+from commlab.pointer_chasing import check_parameters
+from commlab.protocol import Protocol, PublicCoins
+
+__all__ = ["PointerChasingProtocol"]
+
+
+class PointerChasingProtocol(Protocol):
+    """Base of the protocols for (q, k) pointer chasing; P_j's input is
+    :meth:`commlab.pointer_chasing.PointerChasing.player_inputs` ``[j-1]``. The output is the
+    answer bit, the whole of P_1's message in round R."""
+
+    name = "pointer-chasing"
+
+    def __init__(self, q: int, k: int, rounds: int):
+        check_parameters(q, k)
+        if not isinstance(rounds, (int, np.integer)) or rounds < 1:
+            raise InvalidParameter(f"rounds must be an integer >= 1, got {rounds}")
+        self.q, self.k = int(q), int(k)
+        self.vertex = UInt(bits_for(q))
+        self.spec = ProtocolSpec(self.name, self.k, int(rounds), max(self.budget(), 1))
+
+    @abstractmethod
+    def budget(self) -> int:
+        """The per-message budget s this protocol needs (at least the 1-bit answer)."""
+
+    def post_vertices(self, vertices: np.ndarray) -> np.ndarray:
+        """Vertices ``(B,)`` or ``(B, n)`` as bits, ``bits_for(q)`` per vertex."""
+        return encode(self.vertex, vertices.reshape(len(vertices), -1))
+
+    def read_vertices(self, bits: np.ndarray, count: int | None = None) -> np.ndarray:
+        """Inverse of :meth:`post_vertices`: shape ``(B,)`` for one vertex (``count=None``), else
+        ``(B, count)``."""
+        values = decode(self.vertex, bits, (count or 1,)).astype(np.int64)
+        return values[:, 0] if count is None else values
+
+    def annotate(self, result, instances):
+        """Add protocol-specific measurements to a run's result (none by default)."""
+        return result
+
+    @staticmethod
+    def answer_bit(own: dict, end: np.ndarray) -> np.ndarray:
+        """The answer, as a one-bit message, for paths that end at ``end`` (public partition)."""
+        return own["in_second"][np.arange(len(end)), end].astype(np.uint8)[:, None]
+
+    @staticmethod
+    def guess(coins: PublicCoins, batch: int) -> np.ndarray:
+        """A uniformly random answer bit from the public coins (right half the time)."""
+        return coins.generator("guess").integers(0, 2, size=(batch, 1), dtype=np.uint8)

@@ -1,0 +1,197 @@
+"""The sampling protocol: k − 1 rounds, paid for with public random samples (THEORY.md §7)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from commlab.errors import InvalidParameter
+from commlab.ir import Bits
+from commlab.protocols.base import PointerChasingProtocol
+from commlab.stats import clopper_pearson
+
+__all__ = ["Sampling", "sample_size"]
+
+
+def sample_size(q: int, k: int, delta: float) -> int:
+    r"""The sample size :math:`m = \lceil (q/(k-1)) \ln(1/\delta) \rceil` (capped at q) that makes
+    the sampling protocol finish in k − 1 rounds except with probability
+    :math:`(1 - m/q)^{k-1} \le e^{-m(k-1)/q} \le \delta`.
+
+    Examples
+    --------
+    >>> sample_size(1000, 10, 0.1)
+    256
+    """
+    if not 0 < delta < 1:
+        raise InvalidParameter(f"delta must lie strictly between 0 and 1, got {delta}")
+    if k < 2:
+        raise InvalidParameter(f"the sampling protocol needs k >= 2 (it uses k - 1 rounds), got {k}")
+    return min(q, math.ceil(q / (k - 1) * math.log(1 / delta)))
+
+
+class Sampling(PointerChasingProtocol):
+    """Pointer chasing in R = k − 1 rounds with public random m-subsets S_j ⊂ V_j, j = 2..k.
+
+    Round 1: P_k, ..., P_2 post E_j restricted to S_j (m⌈log₂ q⌉ bits) and P_1 posts v_2. From then
+    on, in each round the owner of the frontier posts the next vertex; every hop whose vertex lies in
+    its layer's sample is free. Rounds needed = k − #free hops, with #free ~ Binomial(k − 1, m/q) for
+    every input, so the protocol completes within k − 1 rounds except with probability
+    (1 − m/q)^{k−1}; otherwise P_1 guesses.
+
+    Parameters
+    ----------
+    q, k : int
+        Layer size (even) and layers (k >= 2).
+    m : int, optional
+        Sample size, 1..q. Give ``m`` or ``delta``, not both.
+    delta : float, optional
+        Target probability of not finishing; sets ``m`` by :func:`sample_size`. Default 0.1.
+    rounds : int, optional
+        R; defaults to k − 1.
+
+    Notes
+    -----
+    s = m⌈log₂ q⌉ = O((q/k)·log q·log(1/δ)), a k⁴·log q gap above the Ω(q/k⁵) lower bound.
+
+    Examples
+    --------
+    >>> from commlab.protocols import simulate
+    >>> r = simulate("sampling", q=100, k=4, trials=200, seed=0, m=50)
+    >>> r.extras["completed"] > 0.8, r.spec.rounds, r.bits_per_message
+    (True, 3, 350)
+    """
+
+    name = "sampling"
+
+    def __init__(
+        self,
+        q: int,
+        k: int,
+        m: int | None = None,
+        delta: float | None = None,
+        rounds: int | None = None,
+    ):
+        if m is not None and delta is not None:
+            raise InvalidParameter("give the sample size m or the failure target delta, not both")
+        if k < 2:
+            raise InvalidParameter(f"the sampling protocol needs k >= 2 (it uses k - 1 rounds), got {k}")
+        if m is None:
+            m = sample_size(q, k, 0.1 if delta is None else delta)
+        if not isinstance(m, (int, np.integer)) or not 1 <= m <= q:
+            raise InvalidParameter(f"sample size m must be an integer in 1..q = 1..{q}, got {m}")
+        self.m = int(m)
+        super().__init__(q, k, k - 1 if rounds is None else rounds)
+
+    def budget(self) -> int:
+        return self.m * self.vertex.bits
+
+    def samples(self, coins, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """The public samples, drawn once per process.
+
+        Returns ``(samples, slot)``: ``samples[b, j-2]`` lists S_j in increasing order (the m vertices
+        with the smallest public random keys, a uniform m-subset) and ``slot[b, j-2, u]`` is the
+        position of u in S_j, or −1.
+        """
+
+        def sample(rng):
+            keys = rng.random((batch, self.k - 1, self.q))
+            samples = np.sort(np.argpartition(keys, self.m - 1, axis=2)[..., : self.m], axis=2)
+            slot = np.full((batch, self.k - 1, self.q), -1, dtype=np.int16)
+            np.put_along_axis(slot, samples, np.arange(self.m, dtype=np.int16), axis=2)
+            return samples, slot
+
+        return coins.draw(f"samples:{batch}x{self.k}x{self.q}:{self.m}", sample)
+
+    def speak(self, player, round, own, board, coins, memory):
+        batch = len(own["start"])
+        rows = np.arange(batch)
+        frontier = self._follow(board, coins, memory, batch)
+        if round == 1 and player > 1:
+            return self.post_vertices(own["edges"][rows[:, None], frontier.samples[:, player - 2]])
+        if player == 1 and round == 1:  # P_1 makes the first hop itself
+            second = own["edges"][rows, own["start"]]
+            frontier.learn(1, second, np.ones(batch, dtype=bool))
+            if round < self.spec.rounds:
+                return self.post_vertices(second)
+        if player == 1 and round == self.spec.rounds:
+            done = frontier.hop == self.k + 1
+            end = np.where(done, frontier.vertex, 0)
+            return np.where(done[:, None], self.answer_bit(own, end), self.guess(coins, batch))
+        owner = frontier.hop == player
+        bits = self.post_vertices(own["edges"][rows, np.where(owner, frontier.vertex, 0)])
+        return Bits(bits, np.where(owner, bits.shape[1], 0))
+
+    def _follow(self, board, coins, memory, batch):
+        """Catch up with the board since this player's last turn (the replay is kept in memory)."""
+        if "frontier" not in memory:
+            memory["frontier"] = _Frontier(self, coins, batch)
+            memory["seen"] = 0
+        frontier = memory["frontier"]
+        for message in board.messages[memory["seen"] :]:
+            frontier.read(message)
+        memory["seen"] = len(board)
+        return frontier
+
+    def annotate(self, result, instances):
+        """Add ``completed`` (finished within R rounds) with its interval, ``m`` and the predicted
+        incompletion (1 − m/q)^{k−1}."""
+        from commlab.protocol import PublicCoins
+
+        samples, _ = self.samples(PublicCoins(result.seed), instances.batch)
+        path = instances.path()
+        free = (samples == path[:, 1 : self.k, None]).any(axis=2).sum(axis=1)
+        finished = self.k - free <= self.spec.rounds
+        return type(result)(
+            result.transcript,
+            result.output,
+            result.seed,
+            result.truth,
+            {**result.params, "m": self.m},
+            {
+                "completed": float(finished.mean()),
+                "completed_ci": list(clopper_pearson(int(finished.sum()), len(finished))),
+                "predicted_incompletion": (1 - self.m / self.q) ** (self.k - 1),
+                "mean_rounds_needed": float((self.k - free).mean()),
+            },
+        )
+
+
+class _Frontier:
+    """What the board tells about the path: the furthest known vertex ``v_hop`` per instance."""
+
+    def __init__(self, protocol: Sampling, coins, batch: int):
+        self.p = protocol
+        self.hop = np.ones(batch, dtype=np.int64)
+        self.vertex = np.zeros(batch, dtype=np.int64)
+        self.samples, self.slot = protocol.samples(coins, batch)
+        self.sampled_images = np.zeros((batch, protocol.k - 1, protocol.m), dtype=np.int64)
+        self.maps_known = False
+
+    def read(self, message) -> None:
+        """Take in one board message: a sample map (round 1, P_k..P_2) or a posted vertex."""
+        if message.round == 1 and message.player > 1:
+            images = self.p.read_vertices(message.bits, self.p.m)
+            self.sampled_images[:, message.player - 2] = images
+            self.maps_known = message.player == 2  # P_2 is the last to post its sample
+        elif message.lengths.any() and (message.player > 1 or message.round == 1):
+            posted = message.lengths > 0
+            self.learn(message.player, self.p.read_vertices(message.bits), posted)
+
+    def learn(self, hop: int, vertex: np.ndarray, where: np.ndarray) -> None:
+        """v_{hop+1} = vertex for instances ``where`` the frontier was at hop ``hop``; then follow
+        every free hop through the samples."""
+        where = where & (self.hop == hop)
+        self.vertex = np.where(where, vertex, self.vertex)
+        self.hop = np.where(where, hop + 1, self.hop)
+        rows = np.arange(len(self.hop))
+        while self.maps_known:
+            open_ = (self.hop >= 2) & (self.hop <= self.p.k)
+            layer = np.clip(self.hop - 2, 0, self.p.k - 2)
+            slot = self.slot[rows, layer, self.vertex]
+            free = open_ & (slot >= 0)
+            if not free.any():
+                return
+            self.vertex = np.where(free, self.sampled_images[rows, layer, np.maximum(slot, 0)], self.vertex)
+            self.hop = np.where(free, self.hop + 1, self.hop)

@@ -1,0 +1,101 @@
+"""The board refuses every message the (k, R, s) model forbids and meters every bit it accepts."""
+
+import numpy as np
+import pytest
+
+from commlab import Bits, Blackboard, ProtocolSpec, ProtocolViolation, run
+from tests.toys import Scripted
+
+SPEC = ProtocolSpec("t", k=2, rounds=2, max_bits=4)
+
+
+def test_accepts_and_meters_in_turn():
+    board = Blackboard(SPEC, batch=3)
+    board.write(1, 2, np.ones((3, 4), dtype=np.uint8))
+    board.write(1, 1, Bits(np.ones((3, 2), dtype=bool), np.array([0, 1, 2])))
+    board.write(2, 2, np.zeros((3, 0), dtype=np.int64))
+    board.write(2, 1, np.array([[1], [0], [1]]))
+    t = board.transcript()
+    assert t.lengths[:, :, ::-1].tolist() == [[[4, 0], [0, 1]], [[4, 1], [0, 1]], [[4, 2], [0, 1]]]
+    assert t.instance(1) == [(1, 2, "1111"), (1, 1, "1"), (2, 2, ""), (2, 1, "0")]
+
+
+def test_padding_past_length_never_reaches_the_board():
+    board = Blackboard(SPEC, batch=2)
+    written = board.write(1, 2, Bits(np.ones((2, 4), dtype=np.uint8), np.array([1, 3])))
+    assert written.bits.tolist() == [[1, 0, 0, 0], [1, 1, 1, 0]]
+
+
+def test_refuses_over_budget_naming_round_player_length_budget():
+    board = Blackboard(SPEC, batch=2)
+    with pytest.raises(
+        ProtocolViolation, match=r"round 1, P_2: message of 5 bits \(instance 0\) is over the budget s = 4"
+    ):
+        board.write(1, 2, np.ones((2, 5), dtype=np.uint8))
+    long_for_one = Bits(np.ones((2, 6), dtype=np.uint8), np.array([2, 6]))
+    with pytest.raises(ProtocolViolation, match=r"6 bits \(instance 1\)"):
+        board.write(1, 2, long_for_one)
+
+
+def test_refuses_out_of_turn():
+    board = Blackboard(SPEC, batch=1)
+    with pytest.raises(ProtocolViolation, match="round 1, P_1: out of turn; P_2 of round 1 writes next"):
+        board.write(1, 1, np.ones((1, 1), dtype=np.uint8))
+    board.write(1, 2, np.ones((1, 1), dtype=np.uint8))
+    with pytest.raises(ProtocolViolation, match="out of turn"):
+        board.write(2, 2, np.ones((1, 1), dtype=np.uint8))
+
+
+def test_refuses_past_last_round():
+    board = Blackboard(SPEC, batch=1)
+    for r, j in SPEC.turns:
+        board.write(r, j, np.ones((1, 1), dtype=np.uint8))
+    with pytest.raises(
+        ProtocolViolation, match="only 2 rounds; no message may be written past the last round"
+    ):
+        board.write(3, 2, np.ones((1, 1), dtype=np.uint8))
+
+
+@pytest.mark.parametrize(
+    "payload,match",
+    [
+        (np.array([[0.0, 1.0]]), "0/1 integer array, got a float64 array"),
+        ([[0, 1]], "got a list"),
+        ("0101", "got a str"),
+        (np.array([[0, 2]]), "only 0 and 1"),
+        (np.array([[0, -1]]), "only 0 and 1"),
+        (np.array([0, 1]), r"shape \(batch=1, bits\)"),
+        (np.array([[0, 1], [1, 1]]), r"shape \(batch=1, bits\)"),
+        (Bits(np.array([[0, 1]]), np.array([3])), "lengths must lie in 0..2"),
+        (Bits(np.array([[0, 1]]), np.array([1.0])), "lengths must be 1 integers"),
+    ],
+)
+def test_refuses_what_is_not_a_bit_string(payload, match):
+    with pytest.raises(ProtocolViolation, match=match):
+        Blackboard(SPEC, batch=1).write(1, 2, payload)
+
+
+def test_engine_surfaces_a_players_violation():
+    too_long = Scripted(lambda player, round, own: np.ones((len(own), 9), dtype=np.uint8), max_bits=8)
+    with pytest.raises(ProtocolViolation, match="round 1, P_2: message of 9 bits"):
+        run(too_long, [np.zeros(3), np.zeros(3)])
+
+
+def test_run_result_carries_every_count():
+    def say(player, round, own):
+        width = 3 if player == 2 else 1
+        return Bits(np.ones((len(own), width), dtype=np.uint8), np.where(own > 0, width, 0).astype(int))
+
+    own = np.array([0, 1, 1, 1])
+    result = run(Scripted(say, rounds=2), [own, own], truth=np.array([0, 1, 1, 0]))
+    assert result.bits_per_message == 3
+    assert result.total_bits == 8 and result.total_bits_per_instance.tolist() == [0, 8, 8, 8]
+    assert result.bits_by_round.tolist() == [3.0, 3.0]
+    assert result.bits_by_player.tolist() == [1.5, 4.5]
+    assert result.mean_bits_per_message == pytest.approx(24 / 16)
+    assert result.output.tolist() == [0, 1, 1, 1]
+    assert result.success == 0.75 and result.successes == 3
+    low, high = result.success_ci
+    assert 0 < low < 0.75 < high < 1
+    summary = result.to_dict()
+    assert summary["total_bits"] == 8 and summary["success_ci"] == [low, high]

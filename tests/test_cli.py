@@ -1,0 +1,101 @@
+"""The CLI: JSON on stdout, one-line errors with exit codes, COMMLAB_DEBUG for tracebacks."""
+
+import json
+
+import pytest
+
+from commlab import __version__
+from commlab.cli import main
+
+
+def cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys):
+    assert cli(capsys, "--version") == (0, f"commlab {__version__}\n", "")
+
+
+def test_no_arguments_shows_help(capsys):
+    code, out, _ = cli(capsys)
+    assert code == 0 and "run" in out
+
+
+def test_run_chase_json_reports_the_measurements(capsys):
+    code, out, err = cli(capsys, "run", "chase", "--q", "1024", "--k", "8", "--trials", "500", "--json")
+    assert code == 0 and err == ""
+    result = json.loads(out)
+    for key in (
+        "protocol",
+        "k",
+        "q",
+        "rounds",
+        "bits_per_message",
+        "total_bits",
+        "trials",
+        "success",
+        "success_ci",
+        "seed",
+        "version",
+    ):
+        assert key in result
+    assert (result["protocol"], result["rounds"], result["bits_per_message"], result["success"]) == (
+        "chase",
+        8,
+        10,
+        1.0,
+    )
+    assert len(result["success_ci"]) == 2 and result["trials"] == 500
+
+
+def test_run_broadcast_text(capsys):
+    code, out, _ = cli(capsys, "run", "broadcast", "--q", "16", "--k", "3", "--trials", "50")
+    assert code == 0 and "R = 1 rounds" in out and "success: 1.0000" in out
+
+
+def test_run_sampling_json_has_completed(capsys):
+    code, out, _ = cli(
+        capsys, "run", "sampling", "--q", "100", "--k", "5", "--m", "30", "--trials", "200", "--json"
+    )
+    result = json.loads(out)
+    assert code == 0 and 0 < result["completed"] <= 1 and result["m"] == 30 and result["rounds"] == 4
+
+
+@pytest.mark.parametrize(
+    "args,names",
+    [
+        (["run", "nope"], "'nope'"),
+        (["run", "chase", "--k", "0"], "got 0"),
+        (["run", "chase", "--q", "7"], "got 7"),
+        (["run", "chase", "--q", "0"], "got 0"),
+        (["run", "chase", "--trials", "0"], "got 0"),
+        (["run", "chase", "--rounds", "0"], "got 0"),
+        (["run", "chase", "--trials", "many"], "--trials"),
+        (["run", "sampling", "--m", "3", "--delta", "0.1"], "not both"),
+    ],
+)
+def test_bad_values_give_one_line_and_exit_2(capsys, args, names):
+    code, out, err = cli(capsys, *args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("Error: ") and names in err
+    assert "Traceback" not in err and "COMMLAB_DEBUG=1" in err
+
+
+def test_debug_shows_the_traceback(monkeypatch):
+    from commlab import InvalidParameter
+
+    monkeypatch.setenv("COMMLAB_DEBUG", "1")
+    with pytest.raises(InvalidParameter):
+        main(["run", "chase", "--k", "0"])
+
+
+def test_console_script_exit_code():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "commlab", "run", "chase", "--q", "3"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and done.stderr.startswith("Error: q must be an even integer")
