@@ -99,3 +99,32 @@ def test_console_script_exit_code():
         [sys.executable, "-m", "commlab", "run", "chase", "--q", "3"], capture_output=True, text=True
     )
     assert done.returncode == 2 and done.stderr.startswith("Error: q must be an even integer")
+
+
+def test_hop_text_and_json(capsys):
+    tokens = "b a e b c a b e b d e a".split()
+    code, out, _ = cli(capsys, "hop", "--k", "2", *tokens)
+    assert code == 0 and out == "⊥ ⊥ ⊥ ⊥ ⊥ ⊥ ⊥ a b ⊥ e c\n"
+    code, out, _ = cli(capsys, "hop", "--k", "1", "--json", *tokens)
+    result = json.loads(out)
+    assert (result["k"], result["tokens"]) == (1, tokens)
+    assert result["hop"] == [None, None, None, "a", None, "e", "c", "b", "e", None, "b", "b"]
+
+
+def test_encode_json_blocks_and_answer(capsys):
+    from commlab.hop import hop_k
+
+    code, out, _ = cli(capsys, "encode", "--q", "8", "--k", "3", "--seed", "1", "--json")
+    result = json.loads(out)
+    assert code == 0 and (result["q"], result["k"]) == (8, 3)
+    assert len(result["sequence"]) == 2 * 3 * 8 + 1
+    assert result["blocks"] == [[0, 16], [16, 32], [32, 49]]
+    assert hop_k(__import__("numpy").array(result["sequence"]), 3)[-1] == result["answer_token"]
+    code, out, _ = cli(capsys, "encode", "--q", "4", "--k", "2")
+    assert code == 0 and out.splitlines()[1].startswith("P_2: ") and "answer: hop_2(X)_N" in out
+
+
+@pytest.mark.parametrize("args", [["encode", "--q", "5"], ["encode", "--k", "0"], ["hop", "--k", "-1", "a"]])
+def test_hop_and_encode_bad_values(capsys, args):
+    code, out, err = cli(capsys, *args)
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("Error: ")

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from commlab._version import __version__
+from commlab.cli import hop as hop_cmd
 from commlab.cli import run as run_cmd
 from commlab.cli._errors import DEBUG_HINT, exit_code, one_line
 from commlab.errors import CommlabError
@@ -43,6 +44,8 @@ def _root(
 
 
 app.command("run")(run_cmd.run)
+app.command("hop")(hop_cmd.hop)
+app.command("encode")(hop_cmd.encode)
 
 
 def main(argv: list[str] | None = None) -> int:

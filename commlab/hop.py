@@ -1,0 +1,252 @@
+"""The k-hop induction heads task (THEORY.md §4; SHT24 Def 4.1), vectorised.
+
+Positions are 0-based here: ``f(p) = 1 + max{a < p : x[a] = x[p]}``, or none, is the position
+``find¹`` points to (``f(p) <= p``; ``f(p) = p`` when ``x[p-1] = x[p]``, a fixed point). ``find^k``
+iterates it and ``hop_k(x)[p] = x[find^k(p)]``, or ⊥. Everywhere in commlab ⊥ (and "no position")
+is ``-1``. Tokens are non-negative integers.
+
+The work is one stable sort (for ``f``) and then array gathers: ``O(N log k)`` for one k by pointer
+doubling, ``O(N k)`` for all levels 0..k; no Python loop over positions or sequences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from commlab.errors import InvalidParameter
+
+__all__ = ["HopData", "find_k", "find_one", "hop_k", "hop_symbols", "hop_table", "sample_hop_data"]
+
+BOTTOM = -1
+
+
+def _as_tokens(x) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim not in (1, 2) or x.dtype.kind not in "iu":
+        raise InvalidParameter(
+            f"tokens must be an integer array of shape (N,) or (B, N), got {x.dtype}{x.shape}"
+        )
+    if x.size and x.min() < 0:
+        raise InvalidParameter(f"tokens must be non-negative (-1 means ⊥ in outputs), got {x.min()}")
+    return x
+
+
+def _check_k(k) -> int:
+    if not isinstance(k, (int, np.integer)) or k < 0:
+        raise InvalidParameter(f"k must be an integer >= 0, got {k}")
+    return int(k)
+
+
+def _compact(x: np.ndarray) -> np.ndarray:
+    """The same tokens in the narrowest unsigned type (numpy radix-sorts types of 16 bits or less)."""
+    top = int(x.max(initial=0))
+    return x.astype(np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.int64, copy=False)
+
+
+def find_one(x) -> np.ndarray:
+    """``find¹`` at every position, 0-based, ``-1`` where there is none.
+
+    Examples
+    --------
+    >>> x = ["baebcabebdea".index(c) for c in "baebcabebdea"]
+    >>> find_one(x).tolist()
+    [-1, -1, -1, 1, -1, 2, 4, 3, 7, -1, 8, 6]
+    """
+    x = _as_tokens(x)
+    rows = np.atleast_2d(_compact(x))
+    order = np.argsort(rows, axis=1, kind="stable")
+    ordered = np.take_along_axis(rows, order, axis=1)
+    after_previous = np.full(order.shape, BOTTOM, dtype=np.int64)
+    same = ordered[:, 1:] == ordered[:, :-1]
+    after_previous[:, 1:] = np.where(same, order[:, :-1] + 1, BOTTOM)
+    found = np.empty_like(after_previous)
+    np.put_along_axis(found, order, after_previous, axis=1)
+    return found.reshape(x.shape)
+
+
+class _FlatHops:
+    """``find¹`` of a (B, N) batch as one flat pointer array over B·(N+1) slots.
+
+    Each row gets an extra sentinel slot N that stands for "none" and points to itself, and holds
+    the token ⊥; so iterating pointers and reading tokens are single 1-D ``take`` calls, whatever
+    the batch, and ⊥ needs no special case.
+    """
+
+    def __init__(self, x: np.ndarray):
+        rows = np.atleast_2d(x)
+        self.shape = x.shape
+        self.batch, self.n = rows.shape
+        width = self.n + 1
+        self.offsets = (np.arange(self.batch, dtype=np.intp) * width)[:, None]
+        found = np.atleast_2d(find_one(x))
+        step = np.empty((self.batch, width), dtype=np.intp)
+        step[:, : self.n] = np.where(found < 0, self.n, found)
+        step[:, self.n] = self.n
+        self.step = (step + self.offsets).ravel()
+        tokens = np.full((self.batch, width), BOTTOM, dtype=np.int64)
+        tokens[:, : self.n] = rows
+        self.tokens = tokens.ravel()
+
+    def identity(self) -> np.ndarray:
+        return np.arange(self.batch * (self.n + 1), dtype=np.intp)
+
+    def positions(self, flat: np.ndarray) -> np.ndarray:
+        """Flat slots (…, B·(N+1)) back to 0-based positions of shape (…, *x.shape), -1 for none."""
+        local = flat.reshape(*flat.shape[:-1], self.batch, self.n + 1)[..., : self.n] - self.offsets
+        return np.where(local == self.n, BOTTOM, local).reshape(*flat.shape[:-1], *self.shape)
+
+    def read(self, flat: np.ndarray) -> np.ndarray:
+        """Tokens at flat slots, shaped like :meth:`positions`."""
+        got = np.take(self.tokens, flat).reshape(*flat.shape[:-1], self.batch, self.n + 1)
+        return got[..., : self.n].reshape(*flat.shape[:-1], *self.shape)
+
+    def power(self, k: int) -> np.ndarray:
+        """Flat slots of ``find^k`` by pointer doubling: ``O(log k)`` gathers."""
+        reached, step = self.identity(), self.step
+        while k:
+            if k & 1:
+                reached = np.take(step, reached)
+            k >>= 1
+            if k:
+                step = np.take(step, step)
+        return reached
+
+    def levels(self, k_max: int) -> np.ndarray:
+        """Flat slots of ``find^0 .. find^k_max``: shape (k_max + 1, B·(N+1)), one gather a level."""
+        out = np.empty((k_max + 1, self.batch * (self.n + 1)), dtype=np.intp)
+        out[0] = self.identity()
+        for level in range(1, k_max + 1):
+            np.take(self.step, out[level - 1], out=out[level])
+        return out
+
+
+def find_k(x, k: int) -> np.ndarray:
+    """The positions ``find^k`` reads, 0-based, ``-1`` for none (``k = 0``: every position itself).
+
+    Pointer doubling: ``O(N log k)`` gathers.
+
+    Examples
+    --------
+    >>> x = ["baebcabebdea".index(c) for c in "baebcabebdea"]
+    >>> find_k(x, 2).tolist()
+    [-1, -1, -1, -1, -1, -1, -1, 1, 3, -1, 7, 4]
+    """
+    x, k = _as_tokens(x), _check_k(k)
+    hops = _FlatHops(x)
+    return hops.positions(hops.power(k))
+
+
+def hop_k(x, k: int) -> np.ndarray:
+    """``hop_k`` at every position: the token ``find^k`` points to, ``-1`` for ⊥.
+
+    Parameters
+    ----------
+    x : int array, shape (N,) or (B, N)
+        Non-negative tokens.
+    k : int
+        Number of hops (``0`` is the identity).
+
+    Returns
+    -------
+    int64 array of the shape of ``x``.
+
+    Raises
+    ------
+    InvalidParameter
+        For a non-integer or negative token array, or ``k < 0``.
+
+    References
+    ----------
+    C. Sanford, D. Hsu and M. Telgarsky. "Transformers, parallel computation, and logarithmic
+    depth." ICML 2024, Definition 4.1. arXiv:2402.09268.
+
+    Examples
+    --------
+    The talk's example ``baebcabebdea``: "what comes next after …a" is b for k = 1, c for k = 2.
+
+    >>> x = np.array(["abcde".index(c) for c in "baebcabebdea"])
+    >>> "".join("abcde"[t] if t >= 0 else "⊥" for t in hop_k(x, 1))
+    '⊥⊥⊥a⊥ecbe⊥bb'
+    >>> "".join("abcde"[t] if t >= 0 else "⊥" for t in hop_k(x, 2))
+    '⊥⊥⊥⊥⊥⊥⊥ab⊥ec'
+    """
+    x, k = _as_tokens(x), _check_k(k)
+    hops = _FlatHops(x)
+    return hops.read(hops.power(k))
+
+
+def hop_table(x, k_max: int) -> np.ndarray:
+    """``hop_k`` for every level ``k = 0..k_max``: shape ``(k_max + 1, *x.shape)``, ``O(N k_max)``.
+
+    Examples
+    --------
+    >>> hop_table(np.array([0, 1, 0, 1]), 2)[:, -1].tolist()
+    [1, 0, 1]
+    """
+    x, k_max = _as_tokens(x), _check_k(k_max)
+    hops = _FlatHops(x)
+    return hops.read(hops.levels(k_max))
+
+
+@dataclass(frozen=True, eq=False)
+class HopData:
+    """k-hop training/evaluation data: ``inputs`` (B, N), per-sequence ``k`` (B,) and ``targets``
+    (B, N) with ``targets[b] = hop_{k[b]}(inputs[b])`` (``-1`` for ⊥)."""
+
+    inputs: np.ndarray
+    k: np.ndarray
+    targets: np.ndarray
+    alphabet: int
+    seed: int
+
+
+def sample_hop_data(count: int, length: int, alphabet: int, k: int | list[int], seed: int = 0) -> HopData:
+    """Random sequences with no two equal neighbours, as in the paper's experiments, with targets.
+
+    Parameters
+    ----------
+    count, length : int
+        Number of sequences B and their length N.
+    alphabet : int
+        Alphabet size |Σ| (>= 2, or 1 when N = 1).
+    k : int or list of int
+        One k for every sequence, or the ks to draw from uniformly per sequence (mixed).
+    seed : int
+
+    Examples
+    --------
+    >>> data = sample_hop_data(3, 10, 4, k=[1, 2], seed=0)
+    >>> bool((data.inputs[:, 1:] != data.inputs[:, :-1]).all()), data.targets.shape
+    (True, (3, 10))
+    """
+    ks = np.atleast_1d(np.asarray(k))
+    if count < 1 or length < 1:
+        raise InvalidParameter(f"need count >= 1 and length >= 1, got {count} and {length}")
+    if alphabet < 2 and not (alphabet == 1 and length == 1):
+        raise InvalidParameter(f"no two equal neighbours needs an alphabet of >= 2 symbols, got {alphabet}")
+    if ks.size == 0 or ks.dtype.kind not in "iu" or ks.min() < 0:
+        raise InvalidParameter(f"k must be a non-negative integer or a list of them, got {k}")
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, alphabet, size=(count, 1))
+    steps = rng.integers(1, max(alphabet, 2), size=(count, length - 1))
+    inputs = np.cumsum(np.concatenate([first, steps], axis=1), axis=1) % alphabet
+    per_sequence = rng.choice(ks, size=count)
+    table = hop_table(inputs, int(ks.max()))
+    targets = np.take_along_axis(table, per_sequence[None, :, None], axis=0)[0]
+    return HopData(inputs, per_sequence, targets, alphabet, seed)
+
+
+def hop_symbols(symbols: list[str], k: int) -> list[str | None]:
+    """``hop_k`` of a sequence of arbitrary symbols (any hashable labels), ``None`` for ⊥.
+
+    Examples
+    --------
+    >>> hop_symbols(list("baebcabebdea"), 2)[-1]
+    'c'
+    """
+    names = list(dict.fromkeys(symbols))
+    index = {name: i for i, name in enumerate(names)}
+    hops = hop_k(np.array([index[s] for s in symbols], dtype=np.int64), k) if symbols else []
+    return [names[t] if t >= 0 else None for t in hops]
