@@ -10,6 +10,7 @@ from commlab.errors import (
     InvalidParameter,
     IsolationViolation,
     ProtocolViolation,
+    RegistryError,
     SimulationMismatch,
     UnsupportedModel,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "ProtocolSpec",
     "ProtocolViolation",
     "PublicCoins",
+    "RegistryError",
     "RunResult",
     "SimulationMismatch",
     "Transcript",

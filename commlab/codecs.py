@@ -191,8 +191,10 @@ class Float(NumberFormat):
         return np.dtype(f"float{self.width}")
 
     def round(self, x):
+        if isinstance(x, np.ndarray) and x.dtype == self.dtype:
+            return x  # numpy already computed in this type
         with np.errstate(over="ignore"):
-            return np.asarray(x).astype(self.dtype)
+            return np.asarray(x).astype(self.dtype, copy=False)
 
     def to_bits(self, x):
         x = np.asarray(x)

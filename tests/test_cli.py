@@ -128,3 +128,133 @@ def test_encode_json_blocks_and_answer(capsys):
 def test_hop_and_encode_bad_values(capsys, args):
     code, out, err = cli(capsys, *args)
     assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("Error: ")
+
+
+def test_reduce_rnn_json(capsys):
+    code, out, err = cli(
+        capsys, "reduce", "rnn", "--layers", "2", "--state", "8", "--q", "8", "--trials", "20", "--json"
+    )
+    assert code == 0, err
+    r = json.loads(out)
+    for key in (
+        "model",
+        "cell",
+        "layers",
+        "state",
+        "format",
+        "k",
+        "q",
+        "rounds",
+        "bits_per_message",
+        "declared_bits_per_message",
+        "total_bits",
+        "trials",
+        "mismatches",
+        "accuracy",
+        "accuracy_ci",
+        "bound",
+    ):
+        assert key in r
+    assert (r["cell"], r["layers"], r["state"], r["format"], r["k"], r["rounds"]) == (
+        "elman",
+        2,
+        8,
+        "float32",
+        3,
+        2,
+    )
+    assert r["bits_per_message"] == r["declared_bits_per_message"] == 8 * 32 and r["mismatches"] == 0
+    assert [row["k"] for row in r["bound"]] == [3, 4, 5, 6, 7, 8]
+
+
+def test_reduce_rnn_text(capsys):
+    code, out, _ = cli(
+        capsys,
+        "reduce",
+        "rnn",
+        "--layers",
+        "1",
+        "--state",
+        "4",
+        "--cell",
+        "mamba",
+        "--format",
+        "fixed16",
+        "--q",
+        "4",
+        "--trials",
+        "10",
+    )
+    assert code == 0
+    assert "0 mismatches" in out and "k =  7: N* = s·k⁶/c" in out and "fixed16.8" in out
+
+
+def test_reduce_rnn_weights_file(capsys, tmp_path):
+    import numpy as np
+
+    from commlab.models import random_recurrent_model, save_weights
+
+    save_weights(random_recurrent_model("gru", 2, 4, 10, seed=3), tmp_path / "ok.npz")
+    code, out, _ = cli(
+        capsys,
+        "reduce",
+        "rnn",
+        "--cell",
+        "gru",
+        "--layers",
+        "2",
+        "--state",
+        "4",
+        "--q",
+        "4",
+        "--trials",
+        "5",
+        "--weights",
+        str(tmp_path / "ok.npz"),
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["mismatches"] == 0
+    arrays = dict(np.load(tmp_path / "ok.npz"))
+    arrays["layers.0.U"] = arrays["layers.0.U"] * np.inf
+    np.savez(tmp_path / "inf.npz", **arrays)
+    for bad, says in ((tmp_path / "inf.npz", "NaN/inf"), (tmp_path / "ok.npz", "shape")):
+        state = "4" if says == "NaN/inf" else "5"
+        code, out, err = cli(
+            capsys,
+            "reduce",
+            "rnn",
+            "--cell",
+            "gru",
+            "--layers",
+            "2",
+            "--state",
+            state,
+            "--q",
+            "4",
+            "--weights",
+            str(bad),
+        )
+        assert code == 2 and out == "" and says in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--layers", "0"],
+        ["--state", "0"],
+        ["--cell", "transformer"],
+        ["--format", "float8"],
+        ["--k", "0"],
+        ["--q", "3"],
+        ["--trials", "0"],
+    ],
+)
+def test_reduce_rnn_bad_values(capsys, args):
+    code, out, err = cli(capsys, "reduce", "rnn", *args)
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("Error: ")
+
+
+def test_reductions_listing(capsys):
+    code, out, _ = cli(capsys, "reductions", "--json")
+    listing = json.loads(out)["reductions"]
+    assert code == 0 and listing[0]["name"] == "rnn" and "Ω(N/k⁶)" in listing[0]["bound"]

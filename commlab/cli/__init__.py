@@ -14,6 +14,7 @@ import typer
 
 from commlab._version import __version__
 from commlab.cli import hop as hop_cmd
+from commlab.cli import reduce as reduce_cmd
 from commlab.cli import run as run_cmd
 from commlab.cli._errors import DEBUG_HINT, exit_code, one_line
 from commlab.errors import CommlabError
@@ -46,6 +47,8 @@ def _root(
 app.command("run")(run_cmd.run)
 app.command("hop")(hop_cmd.hop)
 app.command("encode")(hop_cmd.encode)
+app.add_typer(reduce_cmd.reduce_app, name="reduce")
+app.command("reductions")(reduce_cmd.reductions)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,204 @@
+r"""The lower bounds of THEORY.md §3, §5 and §6 as sympy expressions, with the hidden constant ``c``
+an explicit symbol.
+
+Each :class:`Bound` says: a protocol (or model) with fewer rounds than ``k`` that solves the task
+with probability ≥ 2/3 must spend at least ``required`` bits per message, where ``required`` is
+``c`` times the task size over a power of ``k``; the architecture corollaries state it in the
+model's own parameters (``message``). Every function cites its theorem. No constant is given by the
+theorems: ``c`` is never hidden, and every numeric evaluation names the value used (default 1).
+
+Symbols: q (layer size), k (hops / players), N (sequence length), s (bits per message), L (layers),
+m (state or embedding width), p (bits per number), H (heads), r (kernel rank m′), w (window), g
+(global-token spacing), T (chain-of-thought tokens).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from commlab.errors import BoundInconsistency, InvalidParameter
+
+__all__ = [
+    "BOUNDS",
+    "Bound",
+    "N",
+    "SYMBOLS",
+    "c",
+    "check_measurement",
+    "critical_length",
+    "get_bound",
+    "k",
+    "q",
+    "s",
+]
+
+c, q, k, N, s, L, m, p, H, r, w, g, T = sp.symbols("c q k N s L m p H r w g T", positive=True)
+SYMBOLS = {str(x): x for x in (c, q, k, N, s, L, m, p, H, r, w, g, T)}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A lower bound of the form ``rounds_escape or message >= required``.
+
+    Attributes
+    ----------
+    name : str
+        Short name (``assadi-n``, ``hop-k``, ``rnn``, ``kernel``, ``longformer``, ``cot``).
+    message : sympy expression
+        Bits per message in the model's parameters (``s`` for a bare protocol).
+    required : sympy expression
+        What the theorem demands of ``message`` when the rounds do not suffice (contains ``c``).
+    rounds : sympy expression
+        The number of rounds the model gets (R, L, or T + 1).
+    size : sympy symbol
+        The task size the bound grows with (q or N); :meth:`critical` solves for it.
+    reference : str
+        Paper and theorem number.
+    """
+
+    name: str
+    message: sp.Expr
+    required: sp.Expr
+    rounds: sp.Expr
+    size: sp.Symbol
+    reference: str
+
+    @property
+    def inequality(self) -> sp.Rel:
+        return sp.Ge(self.message, self.required)
+
+    def text(self) -> str:
+        """The bound in plain text."""
+        return f"{sp.sstr(self.rounds)} >= k  or  {sp.sstr(self.message)} >= {sp.sstr(self.required)}"
+
+    def latex(self) -> str:
+        """The bound in LaTeX."""
+        return rf"{sp.latex(self.rounds)} \ge k \;\text{{or}}\; {sp.latex(self.message)} \ge {sp.latex(self.required)}"
+
+    def _subs(self, values: dict) -> dict:
+        unknown = set(values) - set(SYMBOLS)
+        if unknown:
+            raise InvalidParameter(f"unknown symbol(s) {sorted(unknown)}; use {', '.join(SYMBOLS)}")
+        bad = {name: v for name, v in values.items() if v is None or not float(v) > 0}
+        if bad:
+            raise InvalidParameter(f"bound parameters must be positive numbers, got {bad}")
+        return {SYMBOLS[name]: sp.nsimplify(v) for name, v in values.items()}
+
+    def required_bits(self, **values) -> float:
+        """The bits per message the bound demands, e.g. ``required_bits(N=1e5, k=8, c=1)``."""
+        values.setdefault("c", 1)
+        return float(self.required.subs(self._subs(values)))
+
+    def applies(self, **values) -> bool:
+        """Whether the rounds fall short of k, so the bits requirement binds."""
+        return bool(self.rounds.subs(self._subs(values)) < values["k"])
+
+    def critical(self) -> sp.Expr:
+        """The task size beyond which no model with these parameters can succeed (when its rounds
+        are fewer than k): the solution of ``message = required`` for ``size``; ``oo`` if none."""
+        solutions = [
+            x for x in sp.solve(sp.Eq(self.message, self.required), self.size) if x.is_positive is not False
+        ]
+        return sp.simplify(solutions[0]) if solutions else sp.oo
+
+    def critical_value(self, **values) -> float:
+        """:meth:`critical` evaluated (``c`` defaults to 1); ``inf`` when the bound never binds."""
+        values.setdefault("c", 1)
+        value = self.critical().subs(self._subs(values))
+        return float(value) if value.is_real and value > 0 else float("inf")
+
+
+BOUNDS: dict[str, Bound] = {
+    "assadi-n": Bound(
+        "assadi-n",
+        s,
+        c * q / k**5,
+        sp.Symbol("R", positive=True),
+        q,
+        "Assadi & N, STOC 2021, Prop 4.12 (SHT24 Prop E.3); doi:10.1145/3406325.3451110",
+    ),
+    "hop-k": Bound(
+        "hop-k",
+        s,
+        c * N / k**6,
+        sp.Symbol("R", positive=True),
+        N,
+        "Sanford, Hsu, Telgarsky, ICML 2024, Prop E.4 with Prop E.3 (q = N/(2k)); arXiv:2402.09268",
+    ),
+    "rnn": Bound(
+        "rnn",
+        m * p,
+        c * N / k**6,
+        L,
+        N,
+        "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.2; arXiv:2402.09268",
+    ),
+    "kernel": Bound(
+        "kernel",
+        m * r * H * p,
+        c * N / k**6,
+        L,
+        N,
+        "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.3; arXiv:2402.09268",
+    ),
+    "longformer": Bound(
+        "longformer",
+        (w + N / (g * k)) * m * H * p,
+        c * N / k**6,
+        L,
+        N,
+        "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.4; arXiv:2402.09268",
+    ),
+    "cot": Bound(
+        "cot",
+        m * H * p,
+        c * N / k**6,
+        T + 1,
+        N,
+        "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.6 (corrected: N_CoT + 1 >= k); arXiv:2402.09268",
+    ),
+}
+
+
+def get_bound(name: str) -> Bound:
+    """The bound called ``name`` (see :data:`BOUNDS`)."""
+    if name not in BOUNDS:
+        raise InvalidParameter(f"unknown bound {name!r}; choose one of {', '.join(BOUNDS)}")
+    return BOUNDS[name]
+
+
+def critical_length(bits_per_message: float, k_value: int, c_value: float = 1.0) -> float:
+    r"""The sequence length N beyond which no protocol with fewer than k rounds and messages of
+    ``bits_per_message`` bits can solve hop_k: :math:`N^* = s k^6 / c` (SHT24 Prop E.3–E.4).
+
+    Examples
+    --------
+    >>> critical_length(2048, 4)
+    8388608.0
+    """
+    return get_bound("hop-k").critical_value(s=bits_per_message, k=k_value, c=c_value)
+
+
+def check_measurement(
+    bound: str, success: float, bits: float, rounds: int, c_value: float = 1.0, **values
+) -> None:
+    """Refuse a measurement that claims what a theorem forbids.
+
+    A run with fewer rounds than k that succeeds with probability ≥ 2/3 using fewer bits per
+    message than the bound requires (for the given ``c``) is an accounting bug: bits went
+    uncounted.
+
+    Raises
+    ------
+    BoundInconsistency
+    """
+    if rounds >= values["k"] or success < 2 / 3:
+        return
+    required = get_bound(bound).required_bits(c=c_value, **values)
+    if bits < required:
+        raise BoundInconsistency(
+            f"measured success {success:.3f} with {rounds} < k = {values['k']} rounds and {bits} bits per "
+            f"message, below the {bound} bound's {required:.4g} bits (c = {c_value}): bits went uncounted"
+        )

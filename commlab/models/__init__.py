@@ -1,0 +1,25 @@
+"""Sequence models in numpy, with exact arithmetic in a chosen number format."""
+
+from commlab.models.layer import Layer, Scan
+from commlab.models.model import (
+    Forward,
+    SequenceModel,
+    load_recurrent_model,
+    random_recurrent_model,
+    save_weights,
+)
+from commlab.models.recurrent import CELLS
+from commlab.models.window import WindowHop, window_hop_model
+
+__all__ = [
+    "CELLS",
+    "Forward",
+    "Layer",
+    "Scan",
+    "SequenceModel",
+    "WindowHop",
+    "load_recurrent_model",
+    "random_recurrent_model",
+    "save_weights",
+    "window_hop_model",
+]

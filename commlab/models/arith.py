@@ -1,0 +1,65 @@
+"""Arithmetic in a number format: every operation's result is rounded to the format.
+
+For IEEE formats with a numpy type the rounding is the type itself (numpy computes in it); for
+bfloat16 and fixed point each operation runs in a wider type and is rounded at once, so a model in
+those formats is exactly reproducible by anyone who runs the same operations in the same order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from commlab.codecs import NumberFormat
+
+__all__ = ["Arith"]
+
+
+class Arith:
+    """Operations rounded to ``fmt`` after each step.
+
+    Examples
+    --------
+    >>> from commlab.codecs import FixedPoint
+    >>> a = Arith(FixedPoint(8, 4))
+    >>> a.mul(np.array([0.5625]), np.array([0.5625])).tolist()  # 0.31640625 rounds to 0.3125
+    [0.3125]
+    """
+
+    def __init__(self, fmt: NumberFormat):
+        self.fmt = fmt
+        self.round = fmt.round
+
+    def __call__(self, x) -> np.ndarray:
+        return self.round(x)
+
+    def mm(self, a, b):
+        return self.round(a @ b)
+
+    def add(self, a, b):
+        return self.round(a + b)
+
+    def sub(self, a, b):
+        return self.round(a - b)
+
+    def mul(self, a, b):
+        return self.round(a * b)
+
+    def tanh(self, a):
+        return self.round(np.tanh(a))
+
+    def exp(self, a):
+        with np.errstate(over="ignore"):
+            return self.round(np.exp(a))
+
+    def sigmoid(self, a):
+        """1 / (1 + e^{−a}), rounded after each of the three operations."""
+        one = self.round(np.ones((), dtype=self.fmt.dtype))
+        with np.errstate(divide="ignore"):
+            return self.round(one / self.add(one, self.exp(-a)))
+
+    def silu(self, a):
+        return self.mul(a, self.sigmoid(a))
+
+    def softplus(self, a):
+        """log(1 + e^a), computed stably as max(a, 0) + log1p(e^{−|a|}), rounded at each step."""
+        return self.add(self.round(np.maximum(a, 0)), self.round(np.log1p(self.exp(-np.abs(a)))))

@@ -1,0 +1,107 @@
+"""The layer kind: the unit of every architecture-to-protocol reduction.
+
+A layer maps an input sequence to an output sequence while carrying a *boundary state* from one
+position to the next. That state is all a block of positions needs from the blocks before it, so a
+player that holds a block can continue the layer from the state its predecessor posted. Each layer
+kind says what it carries (``state_shapes``, in ``state_format``) and how one position advances it
+(``step``); the scan over time, the bit codec of the state and the protocol are shared by all kinds.
+
+Sequences are time-major: ``x`` has shape ``(n, B, ...)``; ``x[t]`` is position t for the whole
+batch, contiguous, so every step runs the same array operations whatever block it belongs to.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from commlab.codecs import NumberFormat, decode, encode
+
+__all__ = ["Layer", "Scan"]
+
+
+@dataclass(frozen=True, eq=False)
+class Scan:
+    """A layer run over a block: its outputs ``(n, B, ...)``, the state after the last position,
+    and the states after the positions it was asked to record (``{t: state}``)."""
+
+    outputs: np.ndarray
+    state: tuple[np.ndarray, ...]
+    recorded: dict[int, tuple[np.ndarray, ...]]
+
+
+class Layer(ABC):
+    """A sequence layer that carries a boundary state (an RNN cell, a state-space layer, a window).
+
+    Subclasses define ``kind``, ``state_shapes``, ``state_format``, ``step`` and ``parameters``.
+    """
+
+    kind: str
+
+    @property
+    @abstractmethod
+    def state_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Per-instance shape of every tensor the layer carries (an LSTM carries h and c)."""
+
+    @property
+    @abstractmethod
+    def state_format(self) -> NumberFormat:
+        """The format each carried number is written in."""
+
+    @abstractmethod
+    def step(self, x_t: np.ndarray, state: tuple[np.ndarray, ...]):
+        """One position for the whole batch: ``(y_t, new_state)``."""
+
+    @abstractmethod
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The layer's weights by name (the names used in ``.npz`` files)."""
+
+    @property
+    def state_numbers(self) -> int:
+        """How many numbers the boundary state holds."""
+        return sum(math.prod(shape) for shape in self.state_shapes)
+
+    @property
+    def state_bits(self) -> int:
+        """Bits of the boundary state: numbers × bits per number."""
+        return self.state_numbers * self.state_format.bits
+
+    def initial_state(self, batch: int) -> tuple[np.ndarray, ...]:
+        """The state before the first position: zeros."""
+        dtype = self.state_format.dtype
+        return tuple(np.zeros((batch, *shape), dtype=dtype) for shape in self.state_shapes)
+
+    def scan(self, x: np.ndarray, state: tuple[np.ndarray, ...], record: Sequence[int] = ()) -> Scan:
+        """Run the layer over a block ``x`` (time-major) from ``state``; loops over time, vectorised
+        over the batch. ``record`` lists the positions (in the block) after which to keep the state."""
+        wanted, recorded, outputs = set(record), {}, None
+        for t in range(len(x)):
+            y_t, state = self.step(x[t], state)
+            if outputs is None:
+                outputs = np.empty((len(x), *y_t.shape), dtype=y_t.dtype)
+            outputs[t] = y_t
+            if t in wanted:
+                recorded[t] = state
+        return Scan(x[:0] if outputs is None else outputs, state, recorded)
+
+    def encode_state(self, state: tuple[np.ndarray, ...]) -> np.ndarray:
+        """The exact bit pattern of a state: ``(B, state_bits)``, tensors in declaration order."""
+        return np.concatenate([encode(self.state_format, s) for s in state], axis=1)
+
+    def decode_state(self, bits: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Inverse of :meth:`encode_state`."""
+        out, offset = [], 0
+        for shape in self.state_shapes:
+            width = math.prod(shape) * self.state_format.bits
+            values = decode(self.state_format, bits[:, offset : offset + width], shape)
+            out.append(values.astype(self.state_format.dtype, copy=False))
+            offset += width
+        return tuple(out)
+
+    def describe(self) -> str:
+        shapes = " + ".join("×".join(map(str, s)) for s in self.state_shapes)
+        return f"{self.kind} (state {shapes} in {self.state_format.name} = {self.state_bits} bits)"

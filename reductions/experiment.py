@@ -1,0 +1,226 @@
+"""One experiment for any layer-stack reduction: compile a model, run it on encoded pointer chasing,
+verify it against the model bit for bit, and set the measured bits against the lower bound."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from commlab._version import __version__
+from commlab.bounds import check_measurement, critical_length
+from commlab.engine import run
+from commlab.errors import InvalidParameter
+from commlab.pointer_chasing import PointerChasing, check_parameters
+from commlab.stats import clopper_pearson
+from reductions import compile_to_protocol
+from reductions.conformance import verify_exact
+from reductions.pointer_chasing import encode
+
+__all__ = [
+    "ReductionReport",
+    "SolverCurve",
+    "bound_table",
+    "reduce_on_pointer_chasing",
+    "solver_curve",
+    "window_solver_curve",
+]
+
+
+def bound_table(rounds: int, bits: int, c_value: float = 1.0, count: int = 6) -> list[dict[str, Any]]:
+    """For k = R+1 .. R+count: the length N* = s·k⁶/c beyond which no protocol with these R rounds
+    and s-bit messages solves hop_k (SHT24 Prop E.3–E.4), as a formula in c and its value."""
+    rows = []
+    for hops in range(rounds + 1, rounds + count + 1):
+        at_c = critical_length(bits, hops, c_value)
+        rows.append({"k": hops, "formula": f"{bits * hops**6}/c", "critical_N": at_c, "c": c_value})
+    return rows
+
+
+@dataclass(frozen=True, eq=False)
+class ReductionReport:
+    """The outcome of :func:`reduce_on_pointer_chasing`."""
+
+    model: str
+    reduction: str
+    k: int
+    q: int
+    rounds: int
+    declared_bits_per_message: int
+    bits_per_message: int
+    total_bits: int
+    trials: int
+    mismatches: int
+    first_mismatch: tuple[int, int, int] | None
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    bound: list[dict[str, Any]]
+    seed: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            **self.params,
+            "reduction": self.reduction,
+            "k": self.k,
+            "q": self.q,
+            "sequence_length": 2 * self.k * self.q + 1,
+            "rounds": self.rounds,
+            "declared_bits_per_message": self.declared_bits_per_message,
+            "bits_per_message": self.bits_per_message,
+            "total_bits": self.total_bits,
+            "trials": self.trials,
+            "mismatches": self.mismatches,
+            "first_mismatch": self.first_mismatch,
+            "accuracy": self.accuracy,
+            "accuracy_ci": list(self.accuracy_ci),
+            "bound": self.bound,
+            "seed": self.seed,
+            "version": __version__,
+        }
+
+
+def reduce_on_pointer_chasing(
+    model: Any,
+    *,
+    k: int,
+    q: int,
+    trials: int,
+    seed: int = 0,
+    reduction: str | None = None,
+    c_value: float = 1.0,
+    params: dict[str, Any] | None = None,
+) -> ReductionReport:
+    """Compile ``model`` for the k players of (q, k) pointer chasing encoded as hop_k, run the
+    protocol on ``trials`` random instances, and verify every message against the model.
+
+    Returns
+    -------
+    ReductionReport
+        Rounds, declared and measured bits, mismatching instances (0 for a correct reduction), the
+        model's accuracy on hop_k(X)_N with a Clopper–Pearson interval, and the bound table.
+
+    Raises
+    ------
+    InvalidParameter
+        For bad (q, k, trials) or a model whose alphabet cannot hold the encoding (needs 2q + 2).
+    BoundInconsistency
+        If the run claims success below the hop_k lower bound (an accounting bug).
+    """
+    check_parameters(q, k, trials)
+    if getattr(model, "alphabet", 0) < 2 * q + 2:
+        raise InvalidParameter(
+            f"the encoding of q = {q} needs an alphabet of 2q + 2 = {2 * q + 2} tokens; "
+            f"the model has {getattr(model, 'alphabet', None)}"
+        )
+    instances = PointerChasing.random(q, k, trials, seed)
+    encoded = encode(instances)
+    protocol = compile_to_protocol(model, encoded.blocks, reduction)
+    result = run(protocol, encoded.player_inputs(), seed=seed, truth=encoded.answer)
+    check = verify_exact(protocol, encoded.tokens, result.transcript)
+    successes = int(np.count_nonzero(result.output == encoded.answer))
+    accuracy = successes / trials
+    check_measurement(
+        "hop-k",
+        accuracy,
+        result.bits_per_message,
+        protocol.spec.rounds,
+        c_value,
+        N=encoded.tokens.shape[1],
+        k=k,
+    )
+    return ReductionReport(
+        model=model.describe() if hasattr(model, "describe") else type(model).__name__,
+        reduction=protocol.spec.name,
+        k=k,
+        q=q,
+        rounds=protocol.spec.rounds,
+        declared_bits_per_message=protocol.spec.max_bits,
+        bits_per_message=result.bits_per_message,
+        total_bits=result.total_bits,
+        trials=trials,
+        mismatches=check.mismatches,
+        first_mismatch=check.first,
+        accuracy=accuracy,
+        accuracy_ci=clopper_pearson(successes, trials),
+        bound=bound_table(protocol.spec.rounds, protocol.spec.max_bits, c_value),
+        seed=seed,
+        params=dict(params or {}),
+    )
+
+
+@dataclass(frozen=True)
+class SolverCurve:
+    """Accuracy of a family of models on encoded pointer chasing against the bits their compiled
+    protocols measurably post: one point per model size."""
+
+    label: str
+    q: int
+    k: int
+    sizes: list[int]
+    bits_per_message: list[int]
+    rounds: list[int]
+    accuracy: list[float]
+    accuracy_ci: list[tuple[float, float]]
+    mismatches: list[int]
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "accuracy_ci": [list(ci) for ci in self.accuracy_ci], "version": __version__}
+
+
+def solver_curve(
+    label: str, make_model, sizes: list[int], *, q: int, k: int, trials: int, seed: int = 0, progress=None
+) -> SolverCurve:
+    """Run :func:`reduce_on_pointer_chasing` for ``make_model(size)`` at every size.
+
+    Any model family that solves hop_k once it is large enough (a recurrent window, later a
+    chain-of-thought transformer) gives a curve the same way, so plots add a curve, not a plot.
+    ``progress``, if given, is called with each finished size.
+    """
+    reports = []
+    for size in sizes:
+        reports.append(reduce_on_pointer_chasing(make_model(size), k=k, q=q, trials=trials, seed=seed))
+        if progress is not None:
+            progress(size)
+    return SolverCurve(
+        label,
+        q,
+        k,
+        list(sizes),
+        [r.bits_per_message for r in reports],
+        [r.rounds for r in reports],
+        [r.accuracy for r in reports],
+        [r.accuracy_ci for r in reports],
+        [r.mismatches for r in reports],
+        seed,
+    )
+
+
+def window_solver_curve(
+    q: int, k: int, windows: list[int], *, trials: int, seed: int = 0, progress=None
+) -> SolverCurve:
+    """The window model (keeps the last W tokens, exact while hops stay inside) on encoded (q, k)
+    pointer chasing, for each W. When a search leaves the window it answers V¹, right half the time.
+
+    Examples
+    --------
+    >>> curve = window_solver_curve(4, 2, [2, 17], trials=40)
+    >>> curve.accuracy[-1], curve.bits_per_message
+    (1.0, [8, 68])
+    """
+    from commlab.models.window import window_hop_model
+
+    alphabet = 2 * q + 2
+    return solver_curve(
+        "window RNN (keeps the last W tokens)",
+        lambda w: window_hop_model(w, k, alphabet, fallback=2 * q),
+        windows,
+        q=q,
+        k=k,
+        trials=trials,
+        seed=seed,
+        progress=progress,
+    )

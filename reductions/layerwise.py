@@ -1,0 +1,76 @@
+"""The round-per-layer protocol shared by every layer-stack reduction (SHT24 §5, App. E.2).
+
+Round ℓ computes layer ℓ. Each player, in speaking order, reads the layer's boundary state at the end
+of the previous block from the board (the initial state for P_k), runs the layer over its own block
+on the outputs of layer ℓ − 1 it kept from its previous turn, and posts the exact bit pattern of the
+state at its block's end. In round L, P_1 — whom nobody reads after — posts the model's prediction
+at the last position instead: that is the protocol's output. Any stack of
+:class:`~commlab.models.layer.Layer` kinds compiles this way with no new code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from commlab.codecs import encode
+from commlab.errors import InvalidParameter
+from commlab.ir import ProtocolSpec
+from commlab.models.model import SequenceModel
+from commlab.protocol import Protocol
+
+__all__ = ["LayerwiseProtocol", "check_blocks", "split_by_blocks"]
+
+
+def check_blocks(blocks: list[tuple[int, int]], length: int | None = None) -> list[str]:
+    """Every problem with a player partition: blocks must be non-empty, contiguous, in speaking order
+    (P_k's block first, leftmost) and start at position 0 (and end at ``length`` when given)."""
+    problems = []
+    if not blocks:
+        return ["the partition needs at least one block"]
+    if blocks[0][0] != 0:
+        problems.append(f"the first block (P_k's) must start at position 0, got {blocks[0][0]}")
+    for i, (start, end) in enumerate(blocks):
+        if end <= start:
+            problems.append(f"block {i} [{start}, {end}) is empty")
+        if i and start != blocks[i - 1][1]:
+            problems.append(f"block {i} starts at {start}, not where block {i - 1} ends ({blocks[i - 1][1]})")
+    if length is not None and blocks[-1][1] != length:
+        problems.append(f"the blocks end at {blocks[-1][1]} but the sequence has {length} positions")
+    return problems
+
+
+def split_by_blocks(tokens: np.ndarray, blocks: list[tuple[int, int]]) -> list[np.ndarray]:
+    """Each player's tokens, P_1 first (the order :func:`commlab.run` takes inputs in)."""
+    problems = check_blocks(blocks, np.asarray(tokens).shape[1])
+    if problems:
+        raise InvalidParameter("bad player partition: " + "; ".join(problems))
+    return [np.ascontiguousarray(tokens[:, start:end]) for start, end in reversed(blocks)]
+
+
+class LayerwiseProtocol(Protocol):
+    """A layer-stack model as a (k, R = L, s) protocol; s is the largest state any player posts (or
+    the prediction's width, if larger). Built by a reduction's ``compile``."""
+
+    def __init__(self, name: str, model: SequenceModel, blocks: list[tuple[int, int]]):
+        self.model, self.blocks = model, [tuple(b) for b in blocks]
+        k, layers = len(blocks), len(model.layers)
+        posted = [layer.state_bits for i, layer in enumerate(model.layers) if k > 1 or i < layers - 1]
+        self.spec = ProtocolSpec(name, k, layers, max([model.output_format.bits, *posted]))
+
+    def speak(self, player, round, own, board, coins, memory):
+        layer = self.model.layers[round - 1]
+        x = memory["x"] if "x" in memory else self.model.embed(own)
+        if player == self.spec.k:
+            state = layer.initial_state(x.shape[1])
+        else:
+            state = layer.decode_state(board.message(round, player + 1).bits)
+        scan = layer.scan(x, state)
+        memory["x"] = scan.outputs
+        if player == 1 and round == self.spec.rounds:
+            prediction = self.model.predict_step(scan.outputs[-1])
+            return encode(self.model.output_format, prediction[:, None] + 1)
+        return layer.encode_state(scan.state)
+
+    def decode(self, message):
+        """The prediction at the last position (−1 for ⊥)."""
+        return super().decode(message) - 1

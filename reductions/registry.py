@@ -1,0 +1,101 @@
+"""The registry of reductions: built-in ones by name, plugins through the entry-point group
+``commlab.reductions``; a name registered twice fails loudly."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from commlab.errors import RegistryError
+from commlab.protocol import Protocol
+
+__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "Reduction", "get_reduction", "load_plugins", "register"]
+
+ENTRY_POINT_GROUP = "commlab.reductions"
+
+
+class Reduction(ABC):
+    """How one family of models compiles into (k, R, s) blackboard protocols.
+
+    A reduction declares its ``name``, the ``family`` of models it accepts (in words), the
+    ``bound`` it implies (text), its ``references``, how the model's parameters give R and s, and
+    its compile step. :func:`reductions.compile_to_protocol` runs its :meth:`validate` first and
+    refuses the model with every reason at once.
+    """
+
+    name: ClassVar[str]
+    family: ClassVar[str]
+    bound: ClassVar[str]
+    references: ClassVar[str] = ""
+
+    @abstractmethod
+    def validate(self, model: Any) -> list[str]:
+        """Every reason this reduction cannot compile ``model`` (empty: it can)."""
+
+    @abstractmethod
+    def rounds(self, model: Any) -> int:
+        """R: the rounds the compiled protocol uses."""
+
+    @abstractmethod
+    def bits_per_message(self, model: Any, k: int) -> int:
+        """s: the largest message of the compiled protocol with k players."""
+
+    @abstractmethod
+    def compile(self, model: Any, blocks: list[tuple[int, int]]) -> Protocol:
+        """The protocol for players holding the contiguous ``blocks`` (speaking order, P_k first)."""
+
+
+REGISTRY: dict[str, Reduction] = {}
+
+
+def register(cls: type[Reduction]) -> type[Reduction]:
+    """Class decorator: add a reduction to the registry under ``cls.name``.
+
+    Raises
+    ------
+    RegistryError
+        If the name is taken (rename one of them, or unregister the old one first).
+    """
+    if not getattr(cls, "name", None):
+        raise RegistryError(f"{cls.__name__} needs a class attribute 'name' to be registered")
+    if cls.name in REGISTRY:
+        raise RegistryError(
+            f"a reduction named {cls.name!r} is already registered ({type(REGISTRY[cls.name]).__module__}."
+            f"{type(REGISTRY[cls.name]).__name__}); give {cls.__module__}.{cls.__name__} another name"
+        )
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+_loaded_plugins: set[str] = set()
+
+
+def load_plugins() -> list[str]:
+    """Import every reduction other packages declare under the entry-point group
+    ``commlab.reductions`` (value ``package.module:ReductionClass``); importing registers it.
+
+    Returns
+    -------
+    list of str
+        The entry points loaded by this call.
+    """
+    loaded = []
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        key = f"{point.name}={point.value}"
+        if key in _loaded_plugins:
+            continue
+        _loaded_plugins.add(key)
+        target = point.load()
+        if isinstance(target, type) and issubclass(target, Reduction) and target.name not in REGISTRY:
+            register(target)
+        loaded.append(point.name)
+    return loaded
+
+
+def get_reduction(name: str) -> Reduction:
+    """The registered reduction called ``name``."""
+    load_plugins()
+    if name not in REGISTRY:
+        raise RegistryError(f"no reduction named {name!r}; registered: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]

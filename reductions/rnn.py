@@ -1,0 +1,103 @@
+"""Multi-layer recurrent models as (k, L, s) protocols (THEORY.md §6, first row; SHT24 Cor 5.2).
+
+Round ℓ runs layer ℓ; each player posts the layer's boundary state at its block's end — every tensor
+the cell carries (an LSTM posts h and c; the Mamba-style layer also its convolution window). So
+R = L and s = (numbers in the largest state) × (bits per number). Because the players continue the
+model's own sequential arithmetic from the exact bits of the state, the protocol's output equals the
+model's bit for bit, in every number format.
+"""
+
+from __future__ import annotations
+
+from commlab.models.layer import Layer
+from commlab.models.model import SequenceModel
+from commlab.models.recurrent import CELLS
+from commlab.models.window import WindowHop
+from reductions.layerwise import LayerwiseProtocol
+from reductions.registry import Reduction, register
+
+__all__ = ["RecurrentReduction"]
+
+RECURRENT_KINDS = frozenset({cls.kind for cls in CELLS.values()} | {WindowHop.kind})
+
+
+@register
+class RecurrentReduction(Reduction):
+    r"""L-layer recurrent network → (k, R = L, s = state bits) sequential blackboard protocol.
+
+    Notes
+    -----
+    If the network computes hop_k(X)_N on encoded pointer chasing with probability ≥ 2/3, then
+    :math:`L \ge k` or :math:`s = m p = \Omega(N / k^6)` (m numbers of p bits in the largest
+    state). Any cell, any precision; Mamba and other SSMs at inference included.
+
+    References
+    ----------
+    C. Sanford, D. Hsu and M. Telgarsky. "Transformers, parallel computation, and logarithmic
+    depth." ICML 2024, Corollary 5.2. arXiv:2402.09268.
+    """
+
+    name = "rnn"
+    family = "multi-layer recurrent networks (elman, gru, lstm, ssm, mamba, binary, window)"
+    bound = "L ≥ k or s = m·p = Ω(N/k⁶)  [SHT24 Cor 5.2]"
+    references = "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.2 (arXiv:2402.09268)"
+
+    def validate(self, model):
+        if not isinstance(model, SequenceModel):
+            return [f"the rnn reduction compiles a SequenceModel, got {type(model).__name__}"]
+        problems = [] if model.layers else ["the model has no layers"]
+        for i, layer in enumerate(model.layers):
+            if not isinstance(layer, Layer) or layer.kind not in RECURRENT_KINDS:
+                kind = getattr(layer, "kind", type(layer).__name__)
+                problems.append(
+                    f"layer {i} is {kind!r}, not a recurrent kind ({', '.join(sorted(RECURRENT_KINDS))})"
+                )
+        return problems
+
+    def rounds(self, model):
+        return len(model.layers)
+
+    def bits_per_message(self, model, k):
+        return LayerwiseProtocol(self.name, model, [(i, i + 1) for i in range(k)]).spec.max_bits
+
+    def compile(self, model, blocks):
+        return LayerwiseProtocol(self.name, model, blocks)
+
+
+def reduce_rnn(
+    *,
+    layers: int = 3,
+    state: int = 64,
+    cell: str = "elman",
+    fmt: str = "float32",
+    k: int | None = None,
+    q: int = 64,
+    trials: int = 200,
+    seed: int = 0,
+    weights: str | None = None,
+    c_value: float = 1.0,
+):
+    """Build a recurrent model (random weights from ``seed``, or ``weights`` from an ``.npz`` file),
+    compile it, run it on encoded pointer chasing and report (what ``commlab reduce rnn`` prints).
+
+    k defaults to ``layers + 1``, the first k the bound's alternative L ≥ k does not cover.
+
+    Examples
+    --------
+    >>> report = reduce_rnn(layers=2, state=8, q=4, trials=20)
+    >>> report.rounds, report.declared_bits_per_message, report.mismatches
+    (2, 256, 0)
+    """
+    from commlab.models.model import load_recurrent_model, random_recurrent_model
+    from reductions.experiment import reduce_on_pointer_chasing
+
+    k = layers + 1 if k is None else k
+    alphabet = 2 * q + 2
+    if weights is None:
+        model = random_recurrent_model(cell, layers, state, alphabet, fmt, seed)
+    else:
+        model = load_recurrent_model(weights, cell, layers, state, alphabet, fmt)
+    params = {"cell": cell, "layers": layers, "state": state, "format": model.fmt.name}
+    return reduce_on_pointer_chasing(
+        model, k=k, q=q, trials=trials, seed=seed, reduction="rnn", c_value=c_value, params=params
+    )
