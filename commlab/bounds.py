@@ -28,6 +28,7 @@ __all__ = [
     "c",
     "check_measurement",
     "critical_length",
+    "evaluate_all",
     "get_bound",
     "k",
     "q",
@@ -202,3 +203,41 @@ def check_measurement(
             f"measured success {success:.3f} with {rounds} < k = {values['k']} rounds and {bits} bits per "
             f"message, below the {bound} bound's {required:.4g} bits (c = {c_value}): bits went uncounted"
         )
+
+
+def evaluate_all(k_value: int, n_value: float, c_value: float = 1.0) -> list[dict]:
+    """Every bound at hop count ``k_value`` and sequence length ``n_value``: the bits per message
+    each demands of protocols (or of its architecture's message quantity) with fewer than k rounds.
+    Assadi–N is stated for the layer size q = ⌊n/(2k)⌋ of the hop_k encoding.
+
+    Examples
+    --------
+    >>> rows = evaluate_all(8, 100000)
+    >>> [(r["name"], round(r["required_bits"], 4)) for r in rows][:2]
+    [('assadi-n', 0.1907), ('hop-k', 0.3815)]
+    """
+    problems = []
+    if not isinstance(k_value, (int, sp.Integer)) or k_value < 1:
+        problems.append(f"k must be an integer >= 1, got {k_value}")
+    if not n_value > 0:
+        problems.append(f"n must be positive, got {n_value}")
+    if not c_value > 0:
+        problems.append(f"c must be positive, got {c_value}")
+    if problems:
+        raise InvalidParameter("; ".join(problems))
+    q_value = max(int(n_value) // (2 * k_value), 1)
+    rows = []
+    for bound in BOUNDS.values():
+        size = {"q": q_value} if bound.size == q else {"N": n_value}
+        rows.append(
+            {
+                "name": bound.name,
+                "statement": bound.text(),
+                "latex": bound.latex(),
+                "constrains": sp.sstr(bound.message),
+                "required_bits": bound.required_bits(c=c_value, k=k_value, **size),
+                **size,
+                "reference": bound.reference,
+            }
+        )
+    return rows

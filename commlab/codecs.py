@@ -27,6 +27,7 @@ __all__ = [
     "FixedPoint",
     "Float",
     "NumberFormat",
+    "ShortFloat",
     "UInt",
     "bits_for",
     "decode",
@@ -209,8 +210,10 @@ class Float(NumberFormat):
 
 
 @dataclass(frozen=True)
-class BFloat16(NumberFormat):
-    """bfloat16 (1 sign, 8 exponent, 7 fraction bits), held in ``float32`` with the low 16 bits zero.
+class ShortFloat(NumberFormat):
+    """float32's 8 exponent bits with the fraction cut to ``mantissa`` bits (1 + 8 + mantissa bits),
+    held in ``float32`` with the dropped low bits zero. ``ShortFloat(7)`` is bfloat16 and
+    ``ShortFloat(23)`` is float32; the family measures how many fraction bits a message needs.
 
     ``round`` is IEEE round-to-nearest-even on the float32 pattern; NaNs stay NaN (their payload's
     top bits kept, the quiet bit set if the payload would vanish).
@@ -219,43 +222,67 @@ class BFloat16(NumberFormat):
     --------
     >>> float(BFloat16().round(np.float32(1.00390625)))  # halfway: rounds to even
     1.0
+    >>> ShortFloat(2).round(np.float32([1.3, 1.4])).tolist()
+    [1.25, 1.5]
     """
+
+    mantissa: int
+
+    def __post_init__(self):
+        if not 0 <= self.mantissa <= 23:
+            raise InvalidParameter(f"a short float keeps 0..23 fraction bits, got {self.mantissa}")
 
     @property
     def name(self) -> str:
-        return "bfloat16"
+        return "bfloat16" if self.mantissa == 7 else f"e8m{self.mantissa}"
 
     @property
     def bits(self) -> int:
-        return 16
+        return 9 + self.mantissa
 
     @property
     def dtype(self) -> np.dtype:
         return np.dtype(np.float32)
 
+    @property
+    def _dropped(self) -> int:
+        return 23 - self.mantissa
+
     def round(self, x):
         with np.errstate(over="ignore"):
             f = np.asarray(x).astype(np.float32)
+        drop = self._dropped
+        if drop == 0:
+            return f
         u = f.view(np.uint32).astype(np.uint64)
-        rounded = ((u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000).astype(np.uint32)
-        nan = np.isnan(f)
-        kept = (f.view(np.uint32) & np.uint32(0xFFFF0000)) | np.uint32(0x00400000)
-        return np.where(nan, kept, rounded).view(np.float32)
+        keep = np.uint64((0xFFFFFFFF >> drop) << drop)
+        half = np.uint64((1 << (drop - 1)) - 1)
+        rounded = ((u + half + ((u >> np.uint64(drop)) & np.uint64(1))) & keep).astype(np.uint32)
+        quiet = np.uint32(0x00400000)
+        kept = (f.view(np.uint32) & np.uint32(keep)) | quiet
+        return np.where(np.isnan(f), kept, rounded).view(np.float32)
 
     def to_bits(self, x):
         x = np.asarray(x)
         f32 = x if x.dtype == np.float32 else Float(32).round(x)
         if x.dtype != np.float32:
             _check_exact(self, x, f32)
-        low = f32.view(np.uint32) & np.uint32(0xFFFF)
+        low = f32.view(np.uint32) & np.uint32((1 << self._dropped) - 1)
         if np.any(low):
             bad = f32[low != 0].ravel()[:3].tolist()
-            raise InvalidParameter(f"bfloat16 cannot hold {bad} exactly; round with bfloat16.round first")
-        return _uint_to_bits(f32.view(np.uint32) >> np.uint32(16), 16)
+            raise InvalidParameter(
+                f"{self.name} cannot hold {bad} exactly; round with {self.name}.round first"
+            )
+        return _uint_to_bits(f32.view(np.uint32) >> np.uint32(self._dropped), self.bits)
 
     def from_bits(self, bits):
         u = _bits_to_uint(np.asarray(bits, dtype=np.uint8)).astype(np.uint32)
-        return (u << np.uint32(16)).view(np.float32)
+        return (u << np.uint32(self._dropped)).view(np.float32)
+
+
+def BFloat16() -> ShortFloat:  # noqa: N802  (reads like the type it names)
+    """bfloat16 (1 sign, 8 exponent, 7 fraction bits): ``ShortFloat(7)``."""
+    return ShortFloat(7)
 
 
 @dataclass(frozen=True)
@@ -315,8 +342,9 @@ class FixedPoint(NumberFormat):
 
 
 def number_format(spec: str | NumberFormat) -> NumberFormat:
-    """Parse a format name: ``float64``, ``float32``, ``float16``, ``bfloat16``, ``fixedP`` (P bits,
-    half of them fractional) or ``fixedP.F`` (F fractional bits), or ``uintW``.
+    """Parse a format name: ``float64``, ``float32``, ``float16``, ``bfloat16``, ``e8mT`` (float32
+    with T fraction bits), ``fixedP`` (P bits, half of them fractional) or ``fixedP.F`` (F fractional
+    bits), or ``uintW``.
 
     Examples
     --------
@@ -330,6 +358,8 @@ def number_format(spec: str | NumberFormat) -> NumberFormat:
         return Float(int(s[5:]))
     if s == "bfloat16":
         return BFloat16()
+    if s.startswith("e8m") and s[3:].isdigit():
+        return ShortFloat(int(s[3:]))
     try:
         if s.startswith("fixed"):
             width, _, frac = s[5:].partition(".")
@@ -340,7 +370,7 @@ def number_format(spec: str | NumberFormat) -> NumberFormat:
     except ValueError:
         pass
     raise InvalidParameter(
-        f"unknown number format {spec!r}; use float64, float32, float16, bfloat16, "
+        f"unknown number format {spec!r}; use float64, float32, float16, bfloat16, e8mT, "
         "fixedP or fixedP.F (e.g. fixed16.8)"
     )
 

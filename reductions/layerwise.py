@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from commlab.codecs import encode
+from commlab.codecs import NumberFormat, encode
 from commlab.errors import InvalidParameter
 from commlab.ir import ProtocolSpec
 from commlab.models.model import SequenceModel
@@ -49,27 +49,51 @@ def split_by_blocks(tokens: np.ndarray, blocks: list[tuple[int, int]]) -> list[n
 
 class LayerwiseProtocol(Protocol):
     """A layer-stack model as a (k, R = L, s) protocol; s is the largest state any player posts (or
-    the prediction's width, if larger). Built by a reduction's ``compile``."""
+    the prediction's width, if larger). Built by a reduction's ``compile``.
 
-    def __init__(self, name: str, model: SequenceModel, blocks: list[tuple[int, int]]):
+    ``message_format`` (optional) makes players round real-valued states to a coarser format before
+    posting them: the protocol then no longer follows the model exactly, which is how
+    :func:`commlab.measure.effective_bits` finds how many bits the messages really need.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model: SequenceModel,
+        blocks: list[tuple[int, int]],
+        message_format: NumberFormat | None = None,
+    ):
         self.model, self.blocks = model, [tuple(b) for b in blocks]
+        self.message_format = message_format
         k, layers = len(blocks), len(model.layers)
-        posted = [layer.state_bits for i, layer in enumerate(model.layers) if k > 1 or i < layers - 1]
+        posted = [
+            layer.state_numbers * self._format(layer).bits
+            for i, layer in enumerate(model.layers)
+            if k > 1 or i < layers - 1
+        ]
         self.spec = ProtocolSpec(name, k, layers, max([model.output_format.bits, *posted]))
+
+    def _format(self, layer) -> NumberFormat:
+        """The format layer states are posted in: the layer's own, or the coarser message format
+        for real-valued states."""
+        if self.message_format is not None and layer.state_format.dtype.kind == "f":
+            return self.message_format
+        return layer.state_format
 
     def speak(self, player, round, own, board, coins, memory):
         layer = self.model.layers[round - 1]
+        fmt = None if self._format(layer) is layer.state_format else self._format(layer)
         x = memory["x"] if "x" in memory else self.model.embed(own)
         if player == self.spec.k:
             state = layer.initial_state(x.shape[1])
         else:
-            state = layer.decode_state(board.message(round, player + 1).bits)
+            state = layer.decode_state(board.message(round, player + 1).bits, fmt)
         scan = layer.scan(x, state)
         memory["x"] = scan.outputs
         if player == 1 and round == self.spec.rounds:
             prediction = self.model.predict_step(scan.outputs[-1])
             return encode(self.model.output_format, prediction[:, None] + 1)
-        return layer.encode_state(scan.state)
+        return layer.encode_state(scan.state, fmt)
 
     def decode(self, message):
         """The prediction at the last position (−1 for ⊥)."""

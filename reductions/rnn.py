@@ -101,3 +101,31 @@ def reduce_rnn(
     return reduce_on_pointer_chasing(
         model, k=k, q=q, trials=trials, seed=seed, reduction="rnn", c_value=c_value, params=params
     )
+
+
+def rnn_critical_lengths(
+    *, layers: int = 3, state: int = 64, cell: str = "elman", fmt: str = "float32", c_value: float = 1.0
+) -> dict:
+    """For an L-layer recurrent model of this shape: s (bits of its largest state) and, for every
+    k = L+1 .. L+6, the length N* = s·k⁶/c beyond which it cannot solve hop_k (SHT24 Cor 5.2).
+
+    Examples
+    --------
+    >>> rnn_critical_lengths(layers=1, state=2, fmt="float16")["table"][0]["critical_N"]
+    2048.0
+    """
+    from commlab.models.model import random_recurrent_model
+    from reductions.experiment import bound_table
+
+    model = random_recurrent_model(cell, layers, state, 2, fmt)
+    bits = max(layer.state_bits for layer in model.layers)
+    return {
+        "model": "rnn",
+        "cell": cell,
+        "layers": layers,
+        "state": state,
+        "format": model.fmt.name,
+        "bits_per_message": bits,
+        "c": c_value,
+        "table": bound_table(layers, bits, c_value),
+    }

@@ -56,3 +56,13 @@ def test_bad_values():
     with pytest.raises(InvalidParameter, match="unknown symbol"):
         get_bound("hop-k").required_bits(Z=1, k=2)
     assert set(BOUNDS) == {"assadi-n", "hop-k", "rnn", "kernel", "longformer", "cot"}
+
+
+def test_evaluate_all():
+    from commlab.bounds import evaluate_all
+
+    rows = {row["name"]: row for row in evaluate_all(4, 1000, c_value=2)}
+    assert rows["assadi-n"]["q"] == 125 and rows["assadi-n"]["required_bits"] == pytest.approx(2 * 125 / 4**5)
+    assert rows["cot"]["required_bits"] == pytest.approx(2 * 1000 / 4**6)
+    with pytest.raises(InvalidParameter):
+        evaluate_all(0, 10)

@@ -258,3 +258,60 @@ def test_reductions_listing(capsys):
     code, out, _ = cli(capsys, "reductions", "--json")
     listing = json.loads(out)["reductions"]
     assert code == 0 and listing[0]["name"] == "rnn" and "Ω(N/k⁶)" in listing[0]["bound"]
+
+
+def test_bound_values(capsys):
+    code, out, _ = cli(capsys, "bound", "--k", "8", "--n", "100000", "--c", "1", "--json")
+    r = json.loads(out)
+    values = {row["name"]: row["required_bits"] for row in r["bounds"]}
+    assert code == 0 and values["hop-k"] == pytest.approx(100000 / 8**6)
+    assert values["assadi-n"] == pytest.approx((100000 // 16) / 8**5)
+    code, out, _ = cli(capsys, "bound", "--k", "8", "--n", "100000")
+    assert code == 0 and "cot" in out and "T + 1 >= k" in out
+
+
+def test_bound_model(capsys):
+    code, out, _ = cli(capsys, "bound", "--model", "rnn", "--layers", "3", "--state", "64", "--json")
+    r = json.loads(out)
+    assert code == 0 and r["bits_per_message"] == 2048
+    assert [row["k"] for row in r["table"]] == [4, 5, 6, 7, 8, 9] and r["table"][0][
+        "critical_N"
+    ] == 2048 * 4**6
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["bound"],
+        ["bound", "--k", "0", "--n", "10"],
+        ["bound", "--k", "2", "--n", "-1"],
+        ["bound", "--model", "gpt"],
+        ["bound", "--model", "rnn", "--k", "3"],
+        ["bound", "--model", "rnn", "--state", "0"],
+    ],
+)
+def test_bound_bad_values(capsys, args):
+    code, out, err = cli(capsys, *args)
+    assert code == 2 and out == "" and err.count("\n") == 1
+
+
+def test_plot_json_holds_the_numbers_and_stdout_stays_clean(capsys, tmp_path):
+    out_file = tmp_path / "frontier.svg"
+    code, out, err = cli(
+        capsys, "plot", "frontier", "--q", "8", "--k", "2", "--trials", "40", "--out", str(out_file), "--json"
+    )
+    r = json.loads(out)
+    assert code == 0 and err == "" and out_file.exists()
+    assert (
+        r["figure"] == "frontier"
+        and [row["rounds"] for row in r["rows"]] == [1, 2]
+        and r["out"] == str(out_file)
+    )
+
+
+@pytest.mark.parametrize(
+    "args", [["plot", "pie", "--out", "x.png"], ["plot", "example", "--out", "x.gif"], ["plot", "example"]]
+)
+def test_plot_bad_values(capsys, args):
+    code, out, err = cli(capsys, *args)
+    assert code == 2 and out == "" and err.count("\n") == 1

@@ -152,3 +152,28 @@ def test_number_format_names(name, bits):
 
 def test_bits_for():
     assert [bits_for(q) for q in (1, 2, 3, 4, 5, 1024, 1025)] == [0, 1, 2, 2, 3, 10, 11]
+
+
+@given(
+    st.integers(0, 23),
+    st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), min_size=1, max_size=10),
+)
+def test_short_floats_round_trip_and_nest(mantissa, values):
+    from commlab.codecs import ShortFloat
+
+    fmt = ShortFloat(mantissa)
+    held = fmt.round(np.array(values, dtype=np.float32))
+    assert np.array_equal(fmt.from_bits(fmt.to_bits(held)), held)
+    assert fmt.to_bits(held).shape == (len(values), 9 + mantissa)
+    # rounding to t bits is idempotent and every value with fewer bits passes through unchanged
+    assert np.array_equal(fmt.round(held), held)
+    assert np.array_equal(ShortFloat(23).round(held), held)
+
+
+def test_short_float_names():
+    from commlab.codecs import ShortFloat
+
+    assert number_format("e8m7") == ShortFloat(7) and ShortFloat(7).name == "bfloat16"
+    assert number_format("e8m3").bits == 12
+    with pytest.raises(InvalidParameter):
+        ShortFloat(24)

@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 
 from commlab._version import __version__
+from commlab.cli import bound as bound_cmd
 from commlab.cli import hop as hop_cmd
+from commlab.cli import plot as plot_cmd
 from commlab.cli import reduce as reduce_cmd
 from commlab.cli import run as run_cmd
 from commlab.cli._errors import DEBUG_HINT, exit_code, one_line
@@ -49,6 +51,8 @@ app.command("hop")(hop_cmd.hop)
 app.command("encode")(hop_cmd.encode)
 app.add_typer(reduce_cmd.reduce_app, name="reduce")
 app.command("reductions")(reduce_cmd.reductions)
+app.command("bound")(bound_cmd.bound)
+app.command("plot")(plot_cmd.plot)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,16 +88,20 @@ class Layer(ABC):
                 recorded[t] = state
         return Scan(x[:0] if outputs is None else outputs, state, recorded)
 
-    def encode_state(self, state: tuple[np.ndarray, ...]) -> np.ndarray:
-        """The exact bit pattern of a state: ``(B, state_bits)``, tensors in declaration order."""
-        return np.concatenate([encode(self.state_format, s) for s in state], axis=1)
+    def encode_state(self, state: tuple[np.ndarray, ...], fmt: NumberFormat | None = None) -> np.ndarray:
+        """The exact bit pattern of a state: ``(B, state_bits)``, tensors in declaration order.
+        With ``fmt``, the state is first rounded to that (coarser) format and written in it."""
+        if fmt is None:
+            return np.concatenate([encode(self.state_format, s) for s in state], axis=1)
+        return np.concatenate([encode(fmt, fmt.round(s)) for s in state], axis=1)
 
-    def decode_state(self, bits: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Inverse of :meth:`encode_state`."""
+    def decode_state(self, bits: np.ndarray, fmt: NumberFormat | None = None) -> tuple[np.ndarray, ...]:
+        """Inverse of :meth:`encode_state` (values cast back to the layer's own type)."""
+        fmt = fmt or self.state_format
         out, offset = [], 0
         for shape in self.state_shapes:
-            width = math.prod(shape) * self.state_format.bits
-            values = decode(self.state_format, bits[:, offset : offset + width], shape)
+            width = math.prod(shape) * fmt.bits
+            values = decode(fmt, bits[:, offset : offset + width], shape)
             out.append(values.astype(self.state_format.dtype, copy=False))
             offset += width
         return tuple(out)
