@@ -10,15 +10,19 @@ at the last position instead: that is the protocol's output. Any stack of
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from commlab.codecs import NumberFormat, encode
 from commlab.errors import InvalidParameter
 from commlab.ir import ProtocolSpec
+from commlab.models.layer import Layer
 from commlab.models.model import SequenceModel
 from commlab.protocol import Protocol
+from reductions.registry import Reduction
 
-__all__ = ["LayerwiseProtocol", "check_blocks", "split_by_blocks"]
+__all__ = ["LayerwiseProtocol", "LayerwiseReduction", "check_blocks", "split_by_blocks"]
 
 
 def check_blocks(blocks: list[tuple[int, int]], length: int | None = None) -> list[str]:
@@ -98,3 +102,31 @@ class LayerwiseProtocol(Protocol):
     def decode(self, message):
         """The prediction at the last position (−1 for ⊥)."""
         return super().decode(message) - 1
+
+
+class LayerwiseReduction(Reduction):
+    """A reduction for stacks of layer kinds: subclasses declare ``name``, ``family``, ``bound``,
+    ``references`` and the ``layer_kinds`` they accept; validation, (R, s) and compilation are shared.
+    R is the number of layers and s the largest state any player posts (or the answer's width)."""
+
+    layer_kinds: ClassVar[frozenset[str]] = frozenset()
+
+    def validate(self, model):
+        if not isinstance(model, SequenceModel):
+            return [f"the {self.name} reduction compiles a SequenceModel, got {type(model).__name__}"]
+        problems = [] if model.layers else ["the model has no layers"]
+        kinds = ", ".join(sorted(self.layer_kinds))
+        for i, layer in enumerate(model.layers):
+            kind = getattr(layer, "kind", type(layer).__name__)
+            if not isinstance(layer, Layer) or kind not in self.layer_kinds:
+                problems.append(f"layer {i} is {kind!r}, not one of the kinds {self.name} compiles ({kinds})")
+        return problems
+
+    def rounds(self, model):
+        return len(model.layers)
+
+    def bits_per_message(self, model, k):
+        return LayerwiseProtocol(self.name, model, [(i, i + 1) for i in range(k)]).spec.max_bits
+
+    def compile(self, model, blocks):
+        return LayerwiseProtocol(self.name, model, blocks)

@@ -9,12 +9,10 @@ model's bit for bit, in every number format.
 
 from __future__ import annotations
 
-from commlab.models.layer import Layer
-from commlab.models.model import SequenceModel
 from commlab.models.recurrent import CELLS
 from commlab.models.window import WindowHop
-from reductions.layerwise import LayerwiseProtocol
-from reductions.registry import Reduction, register
+from reductions.layerwise import LayerwiseReduction
+from reductions.registry import register
 
 __all__ = ["RecurrentReduction"]
 
@@ -22,7 +20,7 @@ RECURRENT_KINDS = frozenset({cls.kind for cls in CELLS.values()} | {WindowHop.ki
 
 
 @register
-class RecurrentReduction(Reduction):
+class RecurrentReduction(LayerwiseReduction):
     r"""L-layer recurrent network → (k, R = L, s = state bits) sequential blackboard protocol.
 
     Notes
@@ -41,27 +39,7 @@ class RecurrentReduction(Reduction):
     family = "multi-layer recurrent networks (elman, gru, lstm, ssm, mamba, binary, window)"
     bound = "L ≥ k or s = m·p = Ω(N/k⁶)  [SHT24 Cor 5.2]"
     references = "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.2 (arXiv:2402.09268)"
-
-    def validate(self, model):
-        if not isinstance(model, SequenceModel):
-            return [f"the rnn reduction compiles a SequenceModel, got {type(model).__name__}"]
-        problems = [] if model.layers else ["the model has no layers"]
-        for i, layer in enumerate(model.layers):
-            if not isinstance(layer, Layer) or layer.kind not in RECURRENT_KINDS:
-                kind = getattr(layer, "kind", type(layer).__name__)
-                problems.append(
-                    f"layer {i} is {kind!r}, not a recurrent kind ({', '.join(sorted(RECURRENT_KINDS))})"
-                )
-        return problems
-
-    def rounds(self, model):
-        return len(model.layers)
-
-    def bits_per_message(self, model, k):
-        return LayerwiseProtocol(self.name, model, [(i, i + 1) for i in range(k)]).spec.max_bits
-
-    def compile(self, model, blocks):
-        return LayerwiseProtocol(self.name, model, blocks)
+    layer_kinds = RECURRENT_KINDS
 
 
 def reduce_rnn(

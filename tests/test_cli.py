@@ -195,45 +195,14 @@ def test_reduce_rnn_weights_file(capsys, tmp_path):
     from commlab.models import random_recurrent_model, save_weights
 
     save_weights(random_recurrent_model("gru", 2, 4, 10, seed=3), tmp_path / "ok.npz")
-    code, out, _ = cli(
-        capsys,
-        "reduce",
-        "rnn",
-        "--cell",
-        "gru",
-        "--layers",
-        "2",
-        "--state",
-        "4",
-        "--q",
-        "4",
-        "--trials",
-        "5",
-        "--weights",
-        str(tmp_path / "ok.npz"),
-        "--json",
-    )
-    assert code == 0 and json.loads(out)["mismatches"] == 0
     arrays = dict(np.load(tmp_path / "ok.npz"))
     arrays["layers.0.U"] = arrays["layers.0.U"] * np.inf
     np.savez(tmp_path / "inf.npz", **arrays)
-    for bad, says in ((tmp_path / "inf.npz", "NaN/inf"), (tmp_path / "ok.npz", "shape")):
-        state = "4" if says == "NaN/inf" else "5"
-        code, out, err = cli(
-            capsys,
-            "reduce",
-            "rnn",
-            "--cell",
-            "gru",
-            "--layers",
-            "2",
-            "--state",
-            state,
-            "--q",
-            "4",
-            "--weights",
-            str(bad),
-        )
+    gru = ["reduce", "rnn", "--cell", "gru", "--layers", "2", "--q", "4", "--trials", "5"]
+    code, out, _ = cli(capsys, *gru, "--state", "4", "--weights", str(tmp_path / "ok.npz"), "--json")
+    assert code == 0 and json.loads(out)["mismatches"] == 0
+    for weights, state, says in (("inf.npz", "4", "NaN/inf"), ("ok.npz", "5", "shape")):
+        code, out, err = cli(capsys, *gru, "--state", state, "--weights", str(tmp_path / weights))
         assert code == 2 and out == "" and says in err and err.count("\n") == 1
 
 

@@ -13,28 +13,14 @@ from reductions.rnn import RecurrentReduction
 
 PLUGIN = '''
 """A tiny third-party reduction: Elman-only stacks, compiled by the shared layerwise protocol."""
-from commlab.models import SequenceModel
-from reductions import Reduction
-from reductions.layerwise import LayerwiseProtocol
+from reductions.layerwise import LayerwiseReduction
 
 
-class TinyReduction(Reduction):
+class TinyReduction(LayerwiseReduction):
     name = "tiny"
     family = "Elman-only stacks (a plugin)"
     bound = "L >= k or s = Omega(N/k^6)"
-
-    def validate(self, model):
-        ok = isinstance(model, SequenceModel) and all(layer.kind == "elman" for layer in model.layers)
-        return [] if ok else ["tiny compiles Elman stacks only"]
-
-    def rounds(self, model):
-        return len(model.layers)
-
-    def bits_per_message(self, model, k):
-        return LayerwiseProtocol(self.name, model, [(i, i + 1) for i in range(k)]).spec.max_bits
-
-    def compile(self, model, blocks):
-        return LayerwiseProtocol(self.name, model, blocks)
+    layer_kinds = frozenset({"elman"})
 '''
 
 
@@ -78,5 +64,5 @@ def test_a_plugin_installed_through_the_entry_point_passes_the_kit(tmp_path, mon
     )
     assert report.reduction == "tiny" and report.cases == 6
     model = random_recurrent_model("lstm", 1, 3, 5)
-    assert tiny.validate(model) == ["tiny compiles Elman stacks only"]
+    assert tiny.validate(model) == ["layer 0 is 'lstm', not one of the kinds tiny compiles (elman)"]
     assert compile_to_protocol(model, [(0, 2)]).spec.name == "rnn"  # the default picks one that accepts it
