@@ -89,22 +89,22 @@ class _FlatHops:
         tokens[:, : self.n] = rows
         self.tokens = tokens.ravel()
 
-    def identity(self) -> np.ndarray:
-        return np.arange(self.batch * (self.n + 1), dtype=np.intp)
+    def starts(self) -> np.ndarray:
+        """Flat slots of the real positions (sentinels are only ever pointed to)."""
+        return (self.offsets + np.arange(self.n, dtype=np.intp)).ravel()
 
     def positions(self, flat: np.ndarray) -> np.ndarray:
-        """Flat slots (…, B·(N+1)) back to 0-based positions of shape (…, *x.shape), -1 for none."""
-        local = flat.reshape(*flat.shape[:-1], self.batch, self.n + 1)[..., : self.n] - self.offsets
+        """Flat slots (…, B·N) back to 0-based positions of shape (…, *x.shape), -1 for none."""
+        local = flat.reshape(*flat.shape[:-1], self.batch, self.n) - self.offsets
         return np.where(local == self.n, BOTTOM, local).reshape(*flat.shape[:-1], *self.shape)
 
     def read(self, flat: np.ndarray) -> np.ndarray:
         """Tokens at flat slots, shaped like :meth:`positions`."""
-        got = np.take(self.tokens, flat).reshape(*flat.shape[:-1], self.batch, self.n + 1)
-        return got[..., : self.n].reshape(*flat.shape[:-1], *self.shape)
+        return np.take(self.tokens, flat).reshape(*flat.shape[:-1], *self.shape)
 
     def power(self, k: int) -> np.ndarray:
-        """Flat slots of ``find^k`` by pointer doubling: ``O(log k)`` gathers."""
-        reached, step = self.identity(), self.step
+        """Flat slots of ``find^k`` from every position, by pointer doubling: ``O(log k)`` gathers."""
+        reached, step = self.starts(), self.step
         while k:
             if k & 1:
                 reached = np.take(step, reached)
@@ -114,9 +114,10 @@ class _FlatHops:
         return reached
 
     def levels(self, k_max: int) -> np.ndarray:
-        """Flat slots of ``find^0 .. find^k_max``: shape (k_max + 1, B·(N+1)), one gather a level."""
-        out = np.empty((k_max + 1, self.batch * (self.n + 1)), dtype=np.intp)
-        out[0] = self.identity()
+        """Flat slots of ``find^0 .. find^k_max`` from every position: (k_max + 1, B·N), one gather
+        a level."""
+        out = np.empty((k_max + 1, self.batch * self.n), dtype=np.intp)
+        out[0] = self.starts()
         for level in range(1, k_max + 1):
             np.take(self.step, out[level - 1], out=out[level])
         return out
