@@ -284,3 +284,38 @@ def test_plot_json_holds_the_numbers_and_stdout_stays_clean(capsys, tmp_path):
 def test_plot_bad_values(capsys, args):
     code, out, err = cli(capsys, *args)
     assert code == 2 and out == "" and err.count("\n") == 1
+
+
+def test_a_mismatching_reduction_exits_3(capsys, monkeypatch):
+    import dataclasses
+
+    import reductions.rnn
+
+    honest = reductions.rnn.reduce_rnn(layers=1, state=2, q=2, trials=4)
+    broken = dataclasses.replace(honest, mismatches=2, first_mismatch=(1, 1, 2))
+    monkeypatch.setattr(reductions.rnn, "reduce_rnn", lambda **_: broken)
+    code, out, err = cli(capsys, "reduce", "rnn", "--json")
+    assert code == 3 and json.loads(out)["mismatches"] == 2
+    assert err.startswith("Error: 2 instance(s) differ from the model; first: instance 1, round 1, P_2")
+
+
+def test_error_formatting():
+    from commlab import (
+        BoundInconsistency,
+        CommlabError,
+        InvalidInstance,
+        InvalidParameter,
+        IsolationViolation,
+        SimulationMismatch,
+        UnsupportedModel,
+    )
+    from commlab.cli._errors import exit_code, one_line
+
+    assert [
+        exit_code(e) for e in (InvalidParameter("x"), InvalidInstance("x"), UnsupportedModel(["a", "b"]))
+    ] == [2, 2, 2]
+    assert exit_code(SimulationMismatch("x")) == 3
+    assert exit_code(IsolationViolation("x")) == exit_code(BoundInconsistency("x")) == 4
+    assert exit_code(CommlabError("x")) == 1
+    assert one_line("a\n  b\tc") == "Error: a b c"
+    assert str(UnsupportedModel(["a", "b"])) == "a; b"
