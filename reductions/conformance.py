@@ -166,21 +166,21 @@ def check_reduction(
         edges = [0, *map(int, cuts), length]
         blocks = list(zip(edges[:-1], edges[1:], strict=True))
         tokens = rng.integers(0, alphabet, size=(batch, length))
-        model = make_model(alphabet, rng)
-        for result, store in zip(
-            _case(reduction, model, tokens, blocks, f"random, k={k}", audit),
-            (declared, measured, rounds),
-            strict=True,
-        ):
-            store.append(result)
-        instances = PointerChasing.random(4, k, batch, int(rng.integers(2**31)))
-        encoded = encode_pointer_chasing(instances)
-        model = make_model(encoded.alphabet, rng)
-        for result, store in zip(
-            _case(reduction, model, encoded.tokens, encoded.blocks, f"pointer chasing, k={k}", False),
-            (declared, measured, rounds),
-            strict=True,
-        ):
-            store.append(result)
-        cases += 2
+        encoded = encode_pointer_chasing(PointerChasing.random(4, k, batch, int(rng.integers(2**31))))
+        cases_for_k = [
+            (make_model(alphabet, rng), tokens, blocks, f"random, k={k}", audit),
+            (
+                make_model(encoded.alphabet, rng),
+                encoded.tokens,
+                encoded.blocks,
+                f"pointer chasing, k={k}",
+                False,
+            ),
+        ]
+        for model, inputs, partition, label, with_audit in cases_for_k:
+            bits, measured_bits, used_rounds = _case(reduction, model, inputs, partition, label, with_audit)
+            declared.append(bits)
+            measured.append(measured_bits)
+            rounds.append(used_rounds)
+            cases += 1
     return ConformanceReport(reduction.name, cases, cases * batch, declared, measured, rounds)
