@@ -104,6 +104,42 @@ class Bound:
         ]
         return sp.simplify(solutions[0]) if solutions else sp.oo
 
+    def needed(self, symbol: str, **values) -> float:
+        """The smallest value of one model parameter that escapes the bound, the others fixed.
+
+        For a parameter of the message (a width m, a kernel rank r, heads H, precision p): the
+        value at which ``message = required``, below which the model fails while its rounds are
+        fewer than k. For the rounds parameter (L layers, T chain-of-thought tokens): the value at
+        which the rounds reach k (e.g. T = k − 1 for Cor 5.6), needed when the message is too small.
+
+        Examples
+        --------
+        >>> get_bound("rnn").needed("m", N=10**7, k=4, p=32)  # width an RNN needs below k layers
+        76.2939453125
+        >>> get_bound("cot").needed("T", k=6)
+        5.0
+        """
+        if symbol not in SYMBOLS or SYMBOLS[symbol] not in (
+            self.message.free_symbols | self.rounds.free_symbols
+        ):
+            names = sorted(str(x) for x in (self.message.free_symbols | self.rounds.free_symbols))
+            raise InvalidParameter(
+                f"the {self.name} bound has no parameter {symbol!r}; it has {', '.join(names)}"
+            )
+        values.setdefault("c", 1)
+        target = SYMBOLS[symbol]
+        equation = (
+            sp.Eq(self.rounds, k)
+            if target in self.rounds.free_symbols
+            else sp.Eq(self.message, self.required)
+        )
+        unknown = sp.Symbol("unknown", real=True)  # our symbols are positive; a solution may not be
+        fixed = equation.subs(target, unknown).subs(self._subs(values))
+        solutions = [x for x in sp.solve(fixed, unknown) if x.is_real is not False]
+        if not solutions:
+            return float("inf")
+        return max(float(solutions[0]), 0.0)  # a negative solution: every value escapes the bound
+
     def critical_value(self, **values) -> float:
         """:meth:`critical` evaluated (``c`` defaults to 1); ``inf`` when the bound never binds."""
         values.setdefault("c", 1)

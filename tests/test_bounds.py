@@ -66,3 +66,21 @@ def test_evaluate_all():
     assert rows["cot"]["required_bits"] == pytest.approx(2 * 1000 / 4**6)
     with pytest.raises(InvalidParameter):
         evaluate_all(0, 10)
+
+
+def test_needed_parameters_by_hand():
+    assert get_bound("rnn").needed("m", N=10**6, k=4, p=16, c=2) == pytest.approx(2 * 10**6 / 4**6 / 16)
+    assert get_bound("kernel").needed("r", N=10**6, k=3, m=8, H=2, p=16) == pytest.approx(
+        10**6 / 3**6 / (8 * 2 * 16)
+    )
+    assert get_bound("cot").needed("T", k=7) == 6.0  # N_CoT + 1 >= k (corrected)
+    assert get_bound("rnn").needed("L", k=5) == 5.0
+    with pytest.raises(InvalidParameter, match="has no parameter 'r'"):
+        get_bound("rnn").needed("r", k=2)
+
+
+def test_needed_window_is_zero_when_global_tokens_suffice():
+    # (w + N/(gk))·mHp >= cN/k^6 holds with w = 0 once N/(gk)·mHp alone exceeds the bound
+    assert get_bound("longformer").needed("w", N=10**4, k=2, m=8, H=1, p=16, g=10) == 0.0
+    w = get_bound("longformer").needed("w", N=10**6, k=2, m=1, H=1, p=1, g=10**6)
+    assert w == pytest.approx(10**6 / 2**6 - 10**6 / (10**6 * 2))
