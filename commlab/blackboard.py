@@ -135,6 +135,7 @@ class Blackboard:
                 f"{where}: message of {longest} bits (instance {instance}) is over the budget "
                 f"s = {self.spec.max_bits} bits"
             )
+        bits.flags.writeable = lengths.flags.writeable = False  # what was metered stays as metered
         message = Message(round, player, bits, lengths)
         self._messages.append(message)
         return message

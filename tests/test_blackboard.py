@@ -99,3 +99,16 @@ def test_run_result_carries_every_count():
     assert 0 < low < 0.75 < high < 1
     summary = result.to_dict()
     assert summary["total_bits"] == 8 and summary["success_ci"] == [low, high]
+
+
+def test_written_messages_cannot_be_rewritten():
+    board = Blackboard(SPEC, batch=1)
+    payload = np.ones((1, 2), dtype=np.uint8)
+    board.write(1, 2, payload)
+    payload[0, 0] = 0  # the player's own array: the board kept a copy
+    message = board.view().messages[0]
+    assert message.bitstring(0) == "11"
+    with pytest.raises(ValueError, match="read-only"):
+        message.bits[0, 0] = 0
+    with pytest.raises(ValueError, match="read-only"):
+        message.lengths[0] = 0
