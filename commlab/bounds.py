@@ -66,10 +66,6 @@ class Bound:
     size: sp.Symbol
     reference: str
 
-    @property
-    def inequality(self) -> sp.Rel:
-        return sp.Ge(self.message, self.required)
-
     def text(self) -> str:
         """The bound in plain text."""
         return f"{sp.sstr(self.rounds)} >= k  or  {sp.sstr(self.message)} >= {sp.sstr(self.required)}"
