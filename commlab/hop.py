@@ -55,8 +55,20 @@ def find_one(x) -> np.ndarray:
     [-1, -1, -1, 1, -1, 2, 4, 3, 7, -1, 8, 6]
     """
     x = _as_tokens(x)
-    rows = np.atleast_2d(_compact(x))
-    order = np.argsort(rows, axis=1, kind="stable")
+    rows = np.atleast_2d(x)
+    batch, n = rows.shape
+    symbols = int(rows.max(initial=0)) + 1
+    if batch * symbols <= 2**16:
+        # One radix sort of (row, token) keys for the whole batch (numpy radix-sorts ≤ 16-bit keys).
+        keys = (np.arange(batch, dtype=np.uint32)[:, None] * symbols + rows).astype(np.uint16).ravel()
+        order = np.argsort(keys, kind="stable")
+        same = keys[order[1:]] == keys[order[:-1]]
+        after_previous = np.full(batch * n, BOTTOM, dtype=np.int64)
+        after_previous[1:] = np.where(same, order[:-1] % n + 1, BOTTOM)
+        found = np.empty_like(after_previous)
+        found[order] = after_previous
+        return found.reshape(x.shape)
+    order = np.argsort(_compact(rows), axis=1, kind="stable")
     ordered = np.take_along_axis(rows, order, axis=1)
     after_previous = np.full(order.shape, BOTTOM, dtype=np.int64)
     same = ordered[:, 1:] == ordered[:, :-1]

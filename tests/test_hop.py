@@ -111,3 +111,15 @@ def test_sampled_data_refusals():
         sample_hop_data(2, 5, 1, 1)
     with pytest.raises(InvalidParameter, match="k must"):
         sample_hop_data(2, 5, 3, [-1])
+
+
+@settings(max_examples=60)
+@given(x=sequences, copies=st.integers(1, 40), big=st.booleans())
+def test_batched_sort_paths_agree_with_the_definition(x, copies, big):
+    """Small batches take one radix sort over (row, token) keys, large alphabets a sort per row."""
+    rng = np.random.default_rng(len(x) * copies)
+    batch = np.array([rng.permutation(x) for _ in range(copies)])
+    if big:
+        batch = batch * 5000  # batch × alphabet above 2^16: the per-row path
+    for row, found in zip(batch, find_one(batch), strict=True):
+        assert found.tolist() == [slow_find(row.tolist(), i, 1) - 1 for i in range(1, len(row) + 1)]
