@@ -215,8 +215,8 @@ class ShortFloat(NumberFormat):
     held in ``float32`` with the dropped low bits zero. ``ShortFloat(7)`` is bfloat16 and
     ``ShortFloat(23)`` is float32; the family measures how many fraction bits a message needs.
 
-    ``round`` is IEEE round-to-nearest-even on the float32 pattern; NaNs stay NaN (their payload's
-    top bits kept, the quiet bit set if the payload would vanish).
+    ``round`` is IEEE round-to-nearest-even on the float32 pattern. NaNs stay NaN, made quiet (the
+    payload's top kept bits survive); with no fraction bits there is no NaN, and NaN becomes ±inf.
 
     Examples
     --------
@@ -258,7 +258,7 @@ class ShortFloat(NumberFormat):
         keep = np.uint64((0xFFFFFFFF >> drop) << drop)
         half = np.uint64((1 << (drop - 1)) - 1)
         rounded = ((u + half + ((u >> np.uint64(drop)) & np.uint64(1))) & keep).astype(np.uint32)
-        quiet = np.uint32(0x00400000)
+        quiet = np.uint32(0x00400000 if self.mantissa else 0)  # the top fraction bit, if any is kept
         kept = (f.view(np.uint32) & np.uint32(keep)) | quiet
         return np.where(np.isnan(f), kept, rounded).view(np.float32)
 

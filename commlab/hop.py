@@ -39,12 +39,6 @@ def _check_k(k) -> int:
     return int(k)
 
 
-def _compact(x: np.ndarray) -> np.ndarray:
-    """The same tokens in the narrowest unsigned type (numpy radix-sorts types of 16 bits or less)."""
-    top = int(x.max(initial=0))
-    return x.astype(np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.int64, copy=False)
-
-
 def find_one(x) -> np.ndarray:
     """``find¹`` at every position, 0-based, ``-1`` where there is none.
 
@@ -68,7 +62,8 @@ def find_one(x) -> np.ndarray:
         found = np.empty_like(after_previous)
         found[order] = after_previous
         return found.reshape(x.shape)
-    order = np.argsort(_compact(rows), axis=1, kind="stable")
+    narrow = np.uint8 if symbols <= 2**8 else np.uint16 if symbols <= 2**16 else np.int64
+    order = np.argsort(rows.astype(narrow, copy=False), axis=1, kind="stable")  # radix for ≤ 16 bits
     ordered = np.take_along_axis(rows, order, axis=1)
     after_previous = np.full(order.shape, BOTTOM, dtype=np.int64)
     same = ordered[:, 1:] == ordered[:, :-1]

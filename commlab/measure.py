@@ -8,7 +8,6 @@ protocol's own claims.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,7 +189,6 @@ def smallest_budget(
     trials: int,
     seed: int = 0,
     target: float = 2 / 3,
-    progress: Callable[[], None] | None = None,
 ) -> BudgetSearch:
     """Find the smallest bits per message at which pointer chasing is solved with ``rounds`` rounds.
 
@@ -222,8 +220,6 @@ def smallest_budget(
                 "success_ci": list(result.success_ci),
             }
         )
-        if progress is not None:
-            progress()
         return result
 
     if rounds >= k or k == 1:

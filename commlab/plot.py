@@ -213,11 +213,7 @@ def solvers_data(
     n = 2 * k * q + 1
     windows = list(windows or sorted({0, n // 4, n // 2, 3 * n // 4, n - 2 * q, n - q, n - q // 2, n - 1, n}))
     with progress_bar("solvers", len(windows), progress) as advance:
-        curves = [
-            window_solver_curve(
-                q, k, windows, trials=trials, seed=seed, progress=lambda _: advance()
-            ).to_dict()
-        ]
+        curves = [window_solver_curve(q, k, windows, trials=trials, seed=seed, progress=advance).to_dict()]
     return {
         "figure": "solvers",
         "q": q,

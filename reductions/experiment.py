@@ -178,13 +178,13 @@ def solver_curve(
 
     Any model family that solves hop_k once it is large enough (a recurrent window, later a
     chain-of-thought transformer) gives a curve the same way, so plots add a curve, not a plot.
-    ``progress``, if given, is called with each finished size.
+    ``progress``, if given, is called after each size.
     """
     reports = []
     for size in sizes:
         reports.append(reduce_on_pointer_chasing(make_model(size), k=k, q=q, trials=trials, seed=seed))
         if progress is not None:
-            progress(size)
+            progress()
     return SolverCurve(
         label,
         q,

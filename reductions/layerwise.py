@@ -71,22 +71,20 @@ class LayerwiseProtocol(Protocol):
         self.message_format = message_format
         k, layers = len(blocks), len(model.layers)
         posted = [
-            layer.state_numbers * self._format(layer).bits
+            layer.state_numbers * (self._coarser(layer) or layer.state_format).bits
             for i, layer in enumerate(model.layers)
             if k > 1 or i < layers - 1
         ]
         self.spec = ProtocolSpec(name, k, layers, max([model.output_format.bits, *posted]))
 
-    def _format(self, layer) -> NumberFormat:
-        """The format layer states are posted in: the layer's own, or the coarser message format
-        for real-valued states."""
-        if self.message_format is not None and layer.state_format.dtype.kind == "f":
-            return self.message_format
-        return layer.state_format
+    def _coarser(self, layer) -> NumberFormat | None:
+        """The coarser format this layer's real-valued states are rounded to and posted in, or
+        ``None`` when the layer posts its state exactly in its own format."""
+        return self.message_format if layer.state_format.dtype.kind == "f" else None
 
     def speak(self, player, round, own, board, coins, memory):
         layer = self.model.layers[round - 1]
-        fmt = None if self._format(layer) is layer.state_format else self._format(layer)
+        fmt = self._coarser(layer)
         x = memory["x"] if "x" in memory else self.model.embed(own)
         if player == self.spec.k:
             state = layer.initial_state(x.shape[1])

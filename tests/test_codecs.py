@@ -170,6 +170,18 @@ def test_short_floats_round_trip_and_nest(mantissa, values):
     assert np.array_equal(ShortFloat(23).round(held), held)
 
 
+@pytest.mark.parametrize("mantissa", range(24))
+def test_short_floats_keep_nan_and_inf_encodable(mantissa):
+    from commlab.codecs import ShortFloat
+
+    fmt = ShortFloat(mantissa)
+    special = np.array([0x7F800001, 0xFFC00000, 0x7F800000, 0xFF800000], dtype=np.uint32).view(np.float32)
+    held = fmt.round(special)
+    assert np.array_equal(fmt.from_bits(fmt.to_bits(held)).view(np.uint32), held.view(np.uint32))
+    assert np.isinf(held[2:]).all()
+    assert np.isnan(held[:2]).all() if mantissa else np.isinf(held[:2]).all()
+
+
 def test_short_float_names():
     from commlab.codecs import ShortFloat
 
