@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from commlab.hop import hop_k, hop_table, sample_hop_data  # noqa: E402
+from commlab.problems.hop import hop_k, hop_table, sample_hop_data  # noqa: E402
 
 BENCHMARKS: dict[str, Callable[[], dict]] = {}
 

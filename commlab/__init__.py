@@ -1,8 +1,19 @@
 """commlab: a communication-complexity lab for lower bounds on neural sequence models."""
 
 from commlab._version import __version__
-from commlab.blackboard import Blackboard, BoardView
-from commlab.engine import audit_isolation, run
+from commlab.engine import (
+    Bits,
+    Blackboard,
+    BoardView,
+    Message,
+    Protocol,
+    ProtocolSpec,
+    PublicCoins,
+    RunResult,
+    Transcript,
+    audit_isolation,
+    run,
+)
 from commlab.errors import (
     BoundInconsistency,
     CommlabError,
@@ -14,8 +25,7 @@ from commlab.errors import (
     SimulationMismatch,
     UnsupportedModel,
 )
-from commlab.ir import Bits, Message, ProtocolSpec, RunResult, Transcript
-from commlab.protocol import Protocol, PublicCoins
+from commlab.problems import PointerChasing, hop_k
 
 __all__ = [
     "Bits",
@@ -27,6 +37,7 @@ __all__ = [
     "InvalidParameter",
     "IsolationViolation",
     "Message",
+    "PointerChasing",
     "Protocol",
     "ProtocolSpec",
     "ProtocolViolation",
@@ -38,5 +49,6 @@ __all__ = [
     "UnsupportedModel",
     "__version__",
     "audit_isolation",
+    "hop_k",
     "run",
 ]

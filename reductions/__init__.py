@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from commlab.engine.protocol import Protocol
 from commlab.errors import UnsupportedModel
-from commlab.protocol import Protocol
 from reductions import rnn  # noqa: F401  (registers the built-in reductions)
 from reductions.layerwise import check_blocks
 from reductions.registry import REGISTRY, Reduction, get_reduction, load_plugins, register

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from commlab.codecs import encode
 from commlab.engine import audit_isolation, run
+from commlab.engine.ir import Transcript
 from commlab.errors import SimulationMismatch
-from commlab.ir import Transcript
-from commlab.pointer_chasing import PointerChasing
+from commlab.io.codecs import encode
+from commlab.problems.pointer_chasing import PointerChasing
 from reductions import compile_to_protocol, get_reduction
 from reductions.layerwise import LayerwiseProtocol, split_by_blocks
 from reductions.pointer_chasing import encode as encode_pointer_chasing

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 
 from commlab._version import __version__
-from commlab.bounds import check_measurement, critical_length
+from commlab.analysis.bounds import check_measurement, critical_length
+from commlab.analysis.stats import clopper_pearson
 from commlab.engine import run
 from commlab.errors import InvalidParameter
-from commlab.pointer_chasing import PointerChasing, check_parameters
-from commlab.stats import clopper_pearson
+from commlab.problems.pointer_chasing import PointerChasing, check_parameters
 from reductions import compile_to_protocol
 from reductions.conformance import verify_exact
 from reductions.pointer_chasing import encode

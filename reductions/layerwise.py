@@ -14,12 +14,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from commlab.codecs import NumberFormat, encode
+from commlab.engine.ir import ProtocolSpec
+from commlab.engine.protocol import Protocol
 from commlab.errors import InvalidParameter
-from commlab.ir import ProtocolSpec
+from commlab.io.codecs import NumberFormat, encode
 from commlab.models.layer import Layer
 from commlab.models.model import SequenceModel
-from commlab.protocol import Protocol
 from reductions.registry import Reduction
 
 __all__ = ["LayerwiseProtocol", "LayerwiseReduction", "check_blocks", "split_by_blocks"]
@@ -57,7 +57,7 @@ class LayerwiseProtocol(Protocol):
 
     ``message_format`` (optional) makes players round real-valued states to a coarser format before
     posting them: the protocol then no longer follows the model exactly, which is how
-    :func:`commlab.measure.effective_bits` finds how many bits the messages really need.
+    :func:`commlab.analysis.measure.effective_bits` finds how many bits the messages really need.
     """
 
     def __init__(

@@ -11,7 +11,7 @@ Block B_j lists the sources of V_j in increasing order, each followed by its mat
 so the speaking order P_k, …, P_1 runs left to right along the sequence.
 
 Bijections are essential: a repeated target derails the search, so instances that are not bijections
-are refused (by :class:`commlab.pointer_chasing.PointerChasing`).
+are refused (by :class:`commlab.problems.pointer_chasing.PointerChasing`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from commlab.errors import InvalidParameter
-from commlab.pointer_chasing import PointerChasing, check_parameters
+from commlab.problems.pointer_chasing import PointerChasing, check_parameters
 
 __all__ = ["HopEncoding", "answer_tokens", "decode", "encode", "player_blocks", "random_encoding"]
 
@@ -92,7 +92,7 @@ def encode(instances: PointerChasing) -> HopEncoding:
 
     Examples
     --------
-    >>> from commlab.hop import hop_k
+    >>> from commlab.problems.hop import hop_k
     >>> inst = PointerChasing.random(q=4, k=3, batch=5, seed=0)
     >>> enc = encode(inst)
     >>> enc.tokens.shape, bool((hop_k(enc.tokens, 3)[:, -1] == enc.answer).all())

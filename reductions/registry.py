@@ -7,8 +7,8 @@ from abc import ABC, abstractmethod
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
+from commlab.engine.protocol import Protocol
 from commlab.errors import RegistryError
-from commlab.protocol import Protocol
 
 __all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "Reduction", "get_reduction", "load_plugins", "register"]
 

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 from commlab import BoundInconsistency, InvalidParameter
-from commlab.bounds import BOUNDS, N, c, check_measurement, critical_length, get_bound, k, q, s
+from commlab.analysis.bounds import BOUNDS, N, c, check_measurement, critical_length, get_bound, k, q, s
 
 
 def test_statements():
@@ -59,7 +59,7 @@ def test_bad_values():
 
 
 def test_evaluate_all():
-    from commlab.bounds import evaluate_all
+    from commlab.analysis.bounds import evaluate_all
 
     rows = {row["name"]: row for row in evaluate_all(4, 1000, c_value=2)}
     assert rows["assadi-n"]["q"] == 125 and rows["assadi-n"]["required_bits"] == pytest.approx(2 * 125 / 4**5)

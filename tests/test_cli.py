@@ -112,7 +112,7 @@ def test_hop_text_and_json(capsys):
 
 
 def test_encode_json_blocks_and_answer(capsys):
-    from commlab.hop import hop_k
+    from commlab.problems.hop import hop_k
 
     code, out, _ = cli(capsys, "encode", "--q", "8", "--k", "3", "--seed", "1", "--json")
     result = json.loads(out)

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commlab.codecs import BFloat16, FixedPoint, Float, UInt, bits_for, decode, encode, number_format
 from commlab.errors import InvalidParameter
+from commlab.io.codecs import BFloat16, FixedPoint, Float, UInt, bits_for, decode, encode, number_format
 
 UINT_OF = {16: np.uint16, 32: np.uint32, 64: np.uint64}
 
@@ -159,7 +159,7 @@ def test_bits_for():
     st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), min_size=1, max_size=10),
 )
 def test_short_floats_round_trip_and_nest(mantissa, values):
-    from commlab.codecs import ShortFloat
+    from commlab.io.codecs import ShortFloat
 
     fmt = ShortFloat(mantissa)
     held = fmt.round(np.array(values, dtype=np.float32))
@@ -172,7 +172,7 @@ def test_short_floats_round_trip_and_nest(mantissa, values):
 
 @pytest.mark.parametrize("mantissa", range(24))
 def test_short_floats_keep_nan_and_inf_encodable(mantissa):
-    from commlab.codecs import ShortFloat
+    from commlab.io.codecs import ShortFloat
 
     fmt = ShortFloat(mantissa)
     special = np.array([0x7F800001, 0xFFC00000, 0x7F800000, 0xFF800000], dtype=np.uint32).view(np.float32)
@@ -183,7 +183,7 @@ def test_short_floats_keep_nan_and_inf_encodable(mantissa):
 
 
 def test_short_float_names():
-    from commlab.codecs import ShortFloat
+    from commlab.io.codecs import ShortFloat
 
     assert number_format("e8m7") == ShortFloat(7) and ShortFloat(7).name == "bfloat16"
     assert number_format("e8m3").bits == 12

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from commlab import InvalidParameter, IsolationViolation, audit_isolation, run
-from commlab.pointer_chasing import PointerChasing
+from commlab.problems.pointer_chasing import PointerChasing
 from commlab.protocols import PROTOCOLS, make_protocol
 from tests.toys import Counter, Peek, QuietPeek, Scripted
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commlab import InvalidParameter
-from commlab.hop import find_k, find_one, hop_k, hop_table, sample_hop_data
+from commlab.problems.hop import find_k, find_one, hop_k, hop_table, sample_hop_data
 
 
 def slow_find(x, i, k):

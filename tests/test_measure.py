@@ -3,10 +3,16 @@
 import numpy as np
 import pytest
 
-from commlab.codecs import bits_for
-from commlab.measure import bit_profile, effective_bits, message_entropy, miller_madow, smallest_budget
+from commlab.analysis.measure import (
+    bit_profile,
+    effective_bits,
+    message_entropy,
+    miller_madow,
+    smallest_budget,
+)
+from commlab.io.codecs import bits_for
 from commlab.models import random_recurrent_model, window_hop_model
-from commlab.pointer_chasing import PointerChasing
+from commlab.problems.pointer_chasing import PointerChasing
 from commlab.protocols import simulate
 from reductions.pointer_chasing import encode
 
@@ -43,7 +49,7 @@ def test_effective_bits_is_the_smallest_precision_that_reproduces_the_model():
     assert found.exact and 9 <= found.bits_per_number <= 32
     assert found.bits_per_message == 2 * 6 * found.bits_per_number <= found.declared_bits_per_message
     from commlab import run
-    from commlab.codecs import ShortFloat
+    from commlab.io.codecs import ShortFloat
     from reductions.layerwise import LayerwiseProtocol, split_by_blocks
 
     reference = model.predict(enc.tokens)[:, -1]

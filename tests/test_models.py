@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commlab import InvalidParameter
-from commlab.codecs import number_format
-from commlab.hop import hop_k
+from commlab.io.codecs import number_format
 from commlab.models import CELLS, load_recurrent_model, random_recurrent_model, save_weights, window_hop_model
+from commlab.problems.hop import hop_k
 
 FORMATS = ["float64", "float32", "float16", "bfloat16", "fixed16.10"]
 

@@ -6,7 +6,7 @@ import pytest
 
 from commlab import InvalidParameter
 from commlab.cli._output import to_jsonable
-from commlab.plot import FIGURES, draw, make_figure, save
+from commlab.figures.plot import FIGURES, draw, make_figure, save
 
 SMALL = {
     "tradeoff": {"k": 3, "trials": 60, "q_values": (8, 16)},

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from commlab import InvalidInstance, InvalidParameter
-from commlab.pointer_chasing import PointerChasing, check_parameters
+from commlab.problems.pointer_chasing import PointerChasing, check_parameters
 
 
 def slow_answer(edges, start, in_second):

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commlab import InvalidParameter, run
-from commlab.codecs import bits_for
-from commlab.pointer_chasing import PointerChasing
+from commlab.io.codecs import bits_for
+from commlab.problems.pointer_chasing import PointerChasing
 from commlab.protocols import Sampling, make_protocol, sample_size, simulate
 
 qs = st.integers(1, 40).map(lambda h: 2 * h)

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commlab import InvalidInstance, InvalidParameter
-from commlab.hop import find_one, hop_k
-from commlab.pointer_chasing import PointerChasing
+from commlab.problems.hop import find_one, hop_k
+from commlab.problems.pointer_chasing import PointerChasing
 from reductions.pointer_chasing import answer_tokens, decode, encode, player_blocks
 
 

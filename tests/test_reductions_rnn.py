@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from commlab import SimulationMismatch, UnsupportedModel, run
-from commlab.codecs import number_format
+from commlab.io.codecs import number_format
 from commlab.models import CELLS, SequenceModel, random_recurrent_model, window_hop_model
 from commlab.models.recurrent import LSTM, Elman, SelectiveSSM
-from commlab.pointer_chasing import PointerChasing
+from commlab.problems.pointer_chasing import PointerChasing
 from reductions import compile_to_protocol, get_reduction, validate
 from reductions.conformance import check_reduction, verify_exact
 from reductions.layerwise import LayerwiseProtocol, split_by_blocks

@@ -54,7 +54,7 @@ def bound(
     if model is None:
         if k is None or n is None:
             raise typer.BadParameter("give --k and --n to evaluate the bounds, or --model rnn for a model")
-        from commlab.bounds import evaluate_all
+        from commlab.analysis.bounds import evaluate_all
 
         result = {"k": k, "n": n, "c": c, "bounds": evaluate_all(k, n, c), "version": __version__}
         emit(result, as_json, _render_values)

@@ -9,7 +9,7 @@ import typer
 from commlab._version import __version__
 from commlab.cli._output import emit
 from commlab.cli.options import JsonOpt, KOpt, QOpt, SeedOpt
-from commlab.hop import hop_symbols
+from commlab.problems.hop import hop_symbols
 from reductions.pointer_chasing import random_encoding
 
 

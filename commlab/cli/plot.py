@@ -25,7 +25,7 @@ def plot(
 
     Example: commlab plot tradeoff --k 4 --out tradeoff.pdf
     """
-    from commlab.plot import check_output, make_figure, save
+    from commlab.figures.plot import check_output, make_figure, save
 
     check_output(out)
     fig, data = make_figure(name, k=k, q=q, c=c, trials=trials, seed=seed, progress=not (as_json or quiet))

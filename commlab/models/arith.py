@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from commlab.codecs import NumberFormat
+from commlab.io.codecs import NumberFormat
 
 __all__ = ["Arith"]
 
@@ -19,7 +19,7 @@ class Arith:
 
     Examples
     --------
-    >>> from commlab.codecs import FixedPoint
+    >>> from commlab.io.codecs import FixedPoint
     >>> a = Arith(FixedPoint(8, 4))
     >>> a.mul(np.array([0.5625]), np.array([0.5625])).tolist()  # 0.31640625 rounds to 0.3125
     [0.3125]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from commlab.codecs import NumberFormat, decode, encode
+from commlab.io.codecs import NumberFormat, decode, encode
 
 __all__ = ["Layer", "Scan"]
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from commlab.codecs import NumberFormat, UInt, bits_for, number_format
 from commlab.errors import InvalidParameter
+from commlab.io.codecs import NumberFormat, UInt, bits_for, number_format
 from commlab.models.layer import Layer
 from commlab.models.recurrent import CELLS
 

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from commlab.codecs import NumberFormat, UInt
+from commlab.io.codecs import NumberFormat, UInt
 from commlab.models.arith import Arith
 from commlab.models.layer import Layer
 

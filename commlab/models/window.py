@@ -16,11 +16,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from commlab.codecs import UInt, bits_for, number_format
 from commlab.errors import InvalidParameter
-from commlab.hop import find_k
+from commlab.io.codecs import UInt, bits_for, number_format
 from commlab.models.layer import Layer
 from commlab.models.model import SequenceModel
+from commlab.problems.hop import find_k
 
 __all__ = ["WindowHop", "window_hop_model"]
 
@@ -65,7 +65,7 @@ def window_hop_model(window: int, k: int, alphabet: int, fallback: int = 0) -> S
 
     Examples
     --------
-    >>> from commlab.hop import hop_k
+    >>> from commlab.problems.hop import hop_k
     >>> x = np.array([[1, 0, 4, 1, 2, 0, 1, 4, 1, 3, 4, 0]])
     >>> model = window_hop_model(window=12, k=2, alphabet=5)
     >>> bool((model.predict(x) == hop_k(x, 2)).all())

@@ -7,9 +7,9 @@ These are the upper-bound protocols of THEORY.md §7 that calibrate every plot: 
 from __future__ import annotations
 
 from commlab.engine import run
+from commlab.engine.ir import RunResult
 from commlab.errors import InvalidParameter
-from commlab.ir import RunResult
-from commlab.pointer_chasing import PointerChasing, check_parameters
+from commlab.problems.pointer_chasing import PointerChasing, check_parameters
 from commlab.protocols.base import PointerChasingProtocol
 from commlab.protocols.broadcast import Broadcast
 from commlab.protocols.chase import Chase

@@ -6,18 +6,18 @@ from abc import abstractmethod
 
 import numpy as np
 
-from commlab.codecs import UInt, bits_for, decode, encode
+from commlab.engine.ir import ProtocolSpec
+from commlab.engine.protocol import Protocol, PublicCoins
 from commlab.errors import InvalidParameter
-from commlab.ir import ProtocolSpec
-from commlab.pointer_chasing import check_parameters
-from commlab.protocol import Protocol, PublicCoins
+from commlab.io.codecs import UInt, bits_for, decode, encode
+from commlab.problems.pointer_chasing import check_parameters
 
 __all__ = ["PointerChasingProtocol"]
 
 
 class PointerChasingProtocol(Protocol):
     """Base of the protocols for (q, k) pointer chasing; P_j's input is
-    :meth:`commlab.pointer_chasing.PointerChasing.player_inputs` ``[j-1]``. The output is the
+    :meth:`commlab.problems.pointer_chasing.PointerChasing.player_inputs` ``[j-1]``. The output is the
     answer bit, the whole of P_1's message in round R."""
 
     name = "pointer-chasing"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from commlab.ir import Bits
+from commlab.engine.ir import Bits
 from commlab.protocols.base import PointerChasingProtocol
 
 __all__ = ["Broadcast"]
@@ -28,7 +28,7 @@ class Broadcast(PointerChasingProtocol):
     Examples
     --------
     >>> from commlab import run
-    >>> from commlab.pointer_chasing import PointerChasing
+    >>> from commlab.problems.pointer_chasing import PointerChasing
     >>> inst = PointerChasing.random(q=8, k=4, batch=20, seed=2)
     >>> result = run(Broadcast(8, 4), inst.player_inputs(), truth=inst.answer())
     >>> result.success, result.bits_per_message, result.spec.rounds

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from commlab.ir import Bits
+from commlab.engine.ir import Bits
 from commlab.protocols.base import PointerChasingProtocol
 
 __all__ = ["Chase"]
@@ -32,7 +32,7 @@ class Chase(PointerChasingProtocol):
     Examples
     --------
     >>> from commlab import run
-    >>> from commlab.pointer_chasing import PointerChasing
+    >>> from commlab.problems.pointer_chasing import PointerChasing
     >>> inst = PointerChasing.random(q=16, k=3, batch=50, seed=1)
     >>> result = run(Chase(16, 3), inst.player_inputs(), truth=inst.answer())
     >>> result.success, result.bits_per_message, result.spec.rounds

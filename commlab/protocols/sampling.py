@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
+from commlab.analysis.stats import clopper_pearson
+from commlab.engine.ir import Bits
 from commlab.errors import InvalidParameter
-from commlab.ir import Bits
 from commlab.protocols.base import PointerChasingProtocol
-from commlab.stats import clopper_pearson
 
 __all__ = ["Sampling", "sample_size"]
 
@@ -137,7 +137,7 @@ class Sampling(PointerChasingProtocol):
     def annotate(self, result, instances):
         """Add ``completed`` (finished within R rounds) with its interval, ``m`` and the predicted
         incompletion (1 − m/q)^{k−1}."""
-        from commlab.protocol import PublicCoins
+        from commlab.engine.protocol import PublicCoins
 
         samples, _ = self.samples(PublicCoins(result.seed), instances.batch)
         path = instances.path()

@@ -1,7 +1,7 @@
 r"""Measurements of runs: the bits messages use, the information they carry, the precision compiled
 models really need, and the smallest budget at which the upper-bound protocols still succeed.
 
-All counts come from the board's meter (:class:`~commlab.ir.RunResult`); nothing here trusts a
+All counts come from the board's meter (:class:`~commlab.engine.ir.RunResult`); nothing here trusts a
 protocol's own claims.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from commlab.codecs import ShortFloat
+from commlab.engine.ir import RunResult, Transcript
 from commlab.errors import InvalidParameter
-from commlab.ir import RunResult, Transcript
+from commlab.io.codecs import ShortFloat
 
 __all__ = [
     "BitProfile",

@@ -2,10 +2,10 @@
 
 Who makes what:
 
-- ``ProtocolSpec``: declared by every :class:`~commlab.protocol.Protocol` (k, R, s).
+- ``ProtocolSpec``: declared by every :class:`~commlab.engine.protocol.Protocol` (k, R, s).
 - ``Bits``: returned by a player's ``speak`` when its messages have different lengths per instance.
-- ``Message``: made only by :meth:`commlab.blackboard.Blackboard.write`, after metering.
-- ``Transcript``: made by the engine (:func:`commlab.engine.run`) from the board.
+- ``Message``: made only by :meth:`commlab.engine.blackboard.Blackboard.write`, after metering.
+- ``Transcript``: made by the engine (:func:`commlab.engine.runner.run`) from the board.
 - ``RunResult``: made by the engine; adds the output and the success against the ground truth.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from commlab.analysis.stats import clopper_pearson
 from commlab.errors import InvalidParameter
-from commlab.stats import clopper_pearson
 
 __all__ = ["Bits", "Message", "ProtocolSpec", "RunResult", "Transcript"]
 

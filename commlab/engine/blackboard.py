@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from commlab.engine.ir import Bits, Message, ProtocolSpec, Transcript
 from commlab.errors import ProtocolViolation
-from commlab.ir import Bits, Message, ProtocolSpec, Transcript
 
 __all__ = ["Blackboard", "BoardView"]
 

@@ -21,9 +21,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Arc
 
 from commlab._version import __version__
+from commlab.analysis.measure import smallest_budget
 from commlab.errors import InvalidParameter
-from commlab.hop import find_k, hop_symbols
-from commlab.measure import smallest_budget
+from commlab.problems.hop import find_k, hop_symbols
 from commlab.progress import progress_bar
 
 __all__ = ["FIGURES", "check_output", "draw", "make_figure", "save"]
@@ -53,7 +53,7 @@ def tradeoff_data(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Measured bits per message of chase (R = k), broadcast (R = 1) and the best sampling protocol
-    found with R = k − 1 rounds (:func:`commlab.measure.smallest_budget`), the declared s of a
+    found with R = k − 1 rounds (:func:`commlab.analysis.measure.smallest_budget`), the declared s of a
     compiled (k − 1)-layer RNN, and the hop_k bound c·N/k⁶, for N = 2kq + 1 over a range of q."""
     from commlab.models import random_recurrent_model
     from commlab.protocols import simulate

@@ -2,7 +2,7 @@
 
 :func:`run` calls the players in the order P_k, ..., P_1 each round, giving each only its own input,
 the board so far and the public coins, and writes what it says through the metered
-:class:`~commlab.blackboard.Blackboard`. :func:`audit_isolation` runs every player in its own
+:class:`~commlab.engine.blackboard.Blackboard`. :func:`audit_isolation` runs every player in its own
 process, so that any state players share outside the board (module globals, class attributes) is
 cut, and checks that the transcript is unchanged.
 """
@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from commlab.blackboard import Blackboard, BoardView
+from commlab.engine.blackboard import Blackboard, BoardView
+from commlab.engine.ir import Message, RunResult, Transcript
+from commlab.engine.protocol import Protocol, PublicCoins
 from commlab.errors import InvalidParameter, IsolationViolation
-from commlab.ir import Message, RunResult, Transcript
-from commlab.protocol import Protocol, PublicCoins
 
 __all__ = ["audit_isolation", "batch_size", "run"]
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from commlab.blackboard import BoardView
-from commlab.codecs import UInt
-from commlab.ir import Bits, Message, ProtocolSpec
+from commlab.engine.blackboard import BoardView
+from commlab.engine.ir import Bits, Message, ProtocolSpec
+from commlab.io.codecs import UInt
 
 __all__ = ["Protocol", "PublicCoins"]
 

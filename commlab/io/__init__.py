@@ -1,0 +1,1 @@
+"""Bits in and out: exact codecs between numbers and bit strings."""
