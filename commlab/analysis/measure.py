@@ -325,7 +325,9 @@ def smallest_budget(
     if method == "exact":
         exact = [build(size).exact_success() for size in sizes]
         if exact[0] is None:
-            raise InvalidParameter(f"protocol {protocol!r} has no closed-form success; use method='monte-carlo'")
+            raise InvalidParameter(
+                f"protocol {protocol!r} has no closed-form success; use method='monte-carlo'"
+            )
         bits = [build(size).spec.max_bits for size in sizes]
         first = len(sizes)  # smallest index from which every larger size reaches the goal
         while first > 0 and exact[first - 1] >= goal:

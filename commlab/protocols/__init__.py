@@ -9,6 +9,8 @@ probability where it has a closed form (:meth:`PointerChasingProtocol.exact_succ
 
 from __future__ import annotations
 
+import inspect
+
 from commlab.engine import run
 from commlab.engine.ir import RunResult
 from commlab.errors import InvalidParameter
@@ -53,11 +55,18 @@ def make_protocol(name: str, q: int, k: int, **options) -> PointerChasingProtoco
     Raises
     ------
     InvalidParameter
-        For an unknown name or bad parameters.
+        For an unknown name, an option the protocol does not take, or bad parameters.
     """
     if name not in PROTOCOLS:
         raise InvalidParameter(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
-    return PROTOCOLS[name](q, k, **{key: v for key, v in options.items() if v is not None})
+    given = {key: v for key, v in options.items() if v is not None}
+    accepted = set(inspect.signature(PROTOCOLS[name]).parameters) - {"q", "k"}
+    if set(given) - accepted:
+        raise InvalidParameter(
+            f"protocol {name!r} takes no option {', '.join(sorted(set(given) - accepted))}; "
+            f"it takes {', '.join(sorted(accepted))}"
+        )
+    return PROTOCOLS[name](q, k, **given)
 
 
 def simulate(

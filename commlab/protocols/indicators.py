@@ -128,16 +128,14 @@ class IndicatorChase(PointerChasingProtocol):
 
     def exact_fractions(self) -> dict[tuple[int, int], Fraction]:
         """p_j(r) of the module docstring for every idle layer j and round r = 1..h, exactly."""
-        counts = {
-            r: np.bincount(self.last_posted(r), minlength=r + 1) for r in range(1, self.hops + 1)
-        }
+        counts = {r: np.bincount(self.last_posted(r), minlength=r + 1) for r in range(1, self.hops + 1)}
         p: dict[tuple[int, int], Fraction] = {}
         for j in reversed(self.idle):
             for r in range(1, self.hops + 1):
                 above = (lambda rr: Fraction(1)) if j == self.k else (lambda rr, j=j: p[j + 1, rr])
-                p[j, r] = sum(
-                    (int(counts[r][rr]) * above(rr) for rr in range(1, r + 1)), Fraction(0)
-                ) / self.q
+                p[j, r] = (
+                    sum((int(counts[r][rr]) * above(rr) for rr in range(1, r + 1)), Fraction(0)) / self.q
+                )
         return p
 
     def exact_success(self) -> Fraction:
@@ -165,7 +163,11 @@ class IndicatorChase(PointerChasingProtocol):
         if player == 1 and round == self.spec.rounds and self.hops > 1:
             return board.message(self.hops, self.hops).bits  # repeat P_h's answer
         if player == round == self.hops:  # P_h: one more hop, then the answer
-            here = own["start"] if player == 1 else self.read_vertices(board.message(player - 1, player - 1).bits)
+            here = (
+                own["start"]
+                if player == 1
+                else self.read_vertices(board.message(player - 1, player - 1).bits)
+            )
             end = own["edges"][rows, here]
             if not len(self.idle):
                 return self.answer_bit(own, end)
@@ -173,7 +175,11 @@ class IndicatorChase(PointerChasingProtocol):
             answer = value[rows, end][:, None]
             return np.where(known[end][:, None], answer, self.guess(coins, batch))
         if player == round and player < self.hops:  # chase: P_j posts v_{j+1} in round j
-            here = own["start"] if player == 1 else self.read_vertices(board.message(player - 1, player - 1).bits)
+            here = (
+                own["start"]
+                if player == 1
+                else self.read_vertices(board.message(player - 1, player - 1).bits)
+            )
             return self.post_vertices(own["edges"][rows, here])
         return Bits.empty(batch)
 

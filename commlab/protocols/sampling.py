@@ -133,14 +133,17 @@ class Sampling(PointerChasingProtocol):
         position of u in S_j, or −1. The keys are drawn under a label without m, so samples nest:
         S_j for m is contained in S_j for m + 1 under the same seed.
         """
-        keys = coins.draw(
-            f"sample-keys:{batch}x{self.k}x{self.q}",
-            lambda rng: rng.random((batch, self.k - 1, self.q)),
-        )
-        samples = np.sort(np.argpartition(keys, self.m - 1, axis=2)[..., : self.m], axis=2)
-        slot = np.full((batch, self.k - 1, self.q), -1, dtype=np.int16)
-        np.put_along_axis(slot, samples, np.arange(self.m, dtype=np.int16), axis=2)
-        return samples, slot
+
+        def sample(_):
+            keys = coins.generator(f"sample-keys:{batch}x{self.k}x{self.q}").random(
+                (batch, self.k - 1, self.q)
+            )
+            samples = np.sort(np.argpartition(keys, self.m - 1, axis=2)[..., : self.m], axis=2)
+            slot = np.full((batch, self.k - 1, self.q), -1, dtype=np.int16)
+            np.put_along_axis(slot, samples, np.arange(self.m, dtype=np.int16), axis=2)
+            return samples, slot
+
+        return coins.draw(f"samples:{batch}x{self.k}x{self.q}:{self.m}", sample)
 
     def speak(self, player, round, own, board, coins, memory):
         batch = len(own["start"])
