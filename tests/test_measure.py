@@ -133,3 +133,9 @@ def test_smallest_budget_refusals():
 def test_smallest_budget_with_enough_rounds_is_chase():
     found = smallest_budget(64, 3, 3, trials=50)
     assert (found.protocol, found.bits_per_message, found.success) == ("chase", 6, 1.0)
+
+
+def test_the_best_three_round_budget_stays_of_order_q_over_k():
+    """README: the best R = 3 budget is 114·q/k⁵ at q = 512, k = 4 (chunked, 57 bits)."""
+    found = smallest_budget(512, 4, 3, protocol="chunked", trials=50)
+    assert found.bits_per_message == 57 and found.bits_per_message / (512 / 4**5) == 114

@@ -90,7 +90,7 @@ def test_frontier_figure_names_the_protocols(frontier_128):
     texts = {t.get_text() for t in fig.axes[0].texts}
     assert {"indicators", "pipelined", "chunked", "chase", "sampling", "broadcast"} <= texts
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert any(t.startswith("dominated: broadcast, sampling") for t in legend)
+    assert any(t.startswith("dominated at success 2/3: broadcast, sampling") for t in legend)
     assert "120·c·q/k⁵" in fig.axes[0].get_title()
 
 

@@ -243,9 +243,10 @@ def frontier_data(
 
 
 def _mark_dominated(rows: list[dict]) -> None:
-    """Give every candidate ``dominated_by``: the best protocols with no more rounds and no more
-    bits (strictly fewer in one), as "name (R = r, s bits)"; candidates that never reach the target
-    get none (their decision says so)."""
+    """Give every candidate ``dominated_by``: the best protocols (at the 2/3 target) with no more
+    rounds and no more bits, strictly fewer in one, as "name (R = r, s bits)"; candidates that never
+    reach the target get none (their decision says so). A best protocol can itself be dominated by
+    the best of fewer rounds (e.g. chase by chunked when both need ⌈log₂ q⌉ bits)."""
     bests = [
         (row["rounds"], row["bits_per_message"], row["protocol"])
         for row in rows
@@ -332,7 +333,7 @@ def draw_frontier(data: dict[str, Any]) -> Figure:
         dominated = sorted(
             {c["protocol"] for row in data["rows"] for c in row["candidates"] if c.get("dominated_by")}
         )
-        ax.plot([], [], "o", mfc="none", mec="0.5", label=f"dominated: {', '.join(dominated) or 'none'}")
+        ax.plot([], [], "o", mfc="none", mec="0.5", label=f"dominated at success 2/3: {', '.join(dominated) or 'none'}")
         ax.plot([], [], "*", color="C2", label="smallest s always right (success 1)")
         ax.axhline(k, color="0.5", ls=":", lw=1)
         gap = data["gap"]
