@@ -33,9 +33,10 @@ def test_tradeoff_numbers():
         assert [best[r]["protocol"] for r in (1, 3)] == ["indicators", "chase"]
         assert best[2]["protocol"] == "chunked" and best[2]["success_exact"] >= 2 / 3
         assert (
-            best[2]["bits_per_message"] <= row["sampling"] and best[1]["bits_per_message"] < row["broadcast"]
+            best[2]["declared_bits_per_message"] <= row["sampling"]
+            and best[1]["declared_bits_per_message"] < row["broadcast"]
         )
-        assert row["gap_ratio"] == pytest.approx(best[2]["bits_per_message"] / row["bound"])
+        assert row["gap_ratio"] == pytest.approx(best[2]["declared_bits_per_message"] / row["bound"])
     assert data["models"][0]["bits"] == 64 * 32
 
 
@@ -50,12 +51,19 @@ def test_frontier_lists_the_best_zoo_protocol_per_round(frontier_128):
     _, data = frontier_128
     rows = {row["rounds"]: row for row in data["rows"]}
     assert [rows[r]["protocol"] for r in (1, 2, 3, 4)] == ["indicators", "pipelined", "chunked", "chase"]
-    assert [rows[r]["bits_per_message"] for r in (1, 2, 3, 4)] == [89, 43, 15, 7]
+    assert [rows[r]["declared_bits_per_message"] for r in (1, 2, 3, 4)] == [89, 43, 15, 7]
     for row in rows.values():
         low, high = row["success_ci"]
         assert row["success_exact"] >= 2 / 3 and low <= row["success_exact"] <= high
-    assert rows[1]["always_right"]["bits_per_message"] <= 128 == rows[1]["always_right"]["bits_per_message"]
-    assert rows[3]["always_right"]["bits_per_message"] <= 43 and rows[3]["always_right"]["success"] == 1.0
+    assert (
+        rows[1]["always_right"]["declared_bits_per_message"]
+        <= 128
+        == rows[1]["always_right"]["declared_bits_per_message"]
+    )
+    assert (
+        rows[3]["always_right"]["declared_bits_per_message"] <= 43
+        and rows[3]["always_right"]["success"] == 1.0
+    )
     assert data["gap"]["ratio"] == pytest.approx(15 / (128 / 4**5)) and data["gap"]["k4"] == 256
 
 
@@ -65,12 +73,18 @@ def test_frontier_says_which_protocols_are_dominated(frontier_128):
         best = row["candidates"][0]
         assert best["protocol"] == row["protocol"] and not best["dominated_by"]
         for cand in row["candidates"][1:]:
-            if cand["decision"] == "reached" and cand["bits_per_message"] > row["bits_per_message"]:
+            if (
+                cand["decision"] == "reached"
+                and cand["declared_bits_per_message"] > row["declared_bits_per_message"]
+            ):
                 assert cand["dominated_by"], cand
             if cand["protocol"] == "chase" and row["rounds"] < 4:  # one round short: a coin, not best
                 assert cand["decision"] == "unreachable" and cand["success_exact"] == 0.5
     sampling = [c for c in data["rows"][2]["candidates"] if c["protocol"] == "sampling"][0]
-    assert sampling["bits_per_message"] == 119 and "chunked (R = 3, 15 bits)" in sampling["dominated_by"]
+    assert (
+        sampling["declared_bits_per_message"] == 119
+        and "chunked (R = 3, 15 bits)" in sampling["dominated_by"]
+    )
 
 
 def test_frontier_staircase_never_runs_through_failing_sizes(frontier_128):
@@ -78,7 +92,7 @@ def test_frontier_staircase_never_runs_through_failing_sizes(frontier_128):
     its smallest working s. On ascending bits each step's R is achieved at every s it covers."""
     _, data = frontier_128
     xs, ys = staircase(data["rows"])
-    need = {row["rounds"]: row["bits_per_message"] for row in data["rows"]}
+    need = {row["rounds"]: row["declared_bits_per_message"] for row in data["rows"]}
     assert xs == sorted(xs) and ys == sorted(ys, reverse=True)
     for x, r in zip(xs, ys, strict=True):
         assert need[r] <= x and all(need[fewer] > x for fewer in range(1, r))

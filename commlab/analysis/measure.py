@@ -184,7 +184,9 @@ class BudgetSearch:
         ``"exact"`` (the protocol's closed-form success, every size scanned) or ``"monte-carlo"``
         (common random numbers: one seed, the same instances and coins for every size).
     bits_per_message : int or None
-        The declared s at ``value``.
+        The declared s at ``value`` (``declared_bits_per_message`` in :meth:`to_dict`).
+    measured_bits_per_message : int
+        The largest message the engine's run at ``value`` actually sent.
     success_exact : float or None
         The exact success at ``value`` (``None`` without a closed form).
     success, success_ci : float, [lo, hi]
@@ -209,6 +211,7 @@ class BudgetSearch:
     decision: str
     method: str
     bits_per_message: int | None
+    measured_bits_per_message: int
     success_exact: float | None
     success: float
     success_ci: tuple[float, float]
@@ -221,7 +224,10 @@ class BudgetSearch:
     evaluations: list[list]
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "success_ci": list(self.success_ci)}
+        """JSON-ready, with the lab's key names (``declared_bits_per_message``)."""
+        out = {**self.__dict__, "success_ci": list(self.success_ci)}
+        out["declared_bits_per_message"] = out.pop("bits_per_message")
+        return out
 
 
 def _exact_target(target: float) -> Fraction:
@@ -341,6 +347,7 @@ def smallest_budget(
             decision="reached" if reached else "unreachable",
             method="exact",
             bits_per_message=bits[at] if reached else None,
+            measured_bits_per_message=run.bits_per_message,
             success_exact=float(exact[at]),
             success=run.success,
             success_ci=run.success_ci,
@@ -388,6 +395,7 @@ def smallest_budget(
         decision=decision,
         method="monte-carlo",
         bits_per_message=build(at).spec.max_bits if reached else None,
+        measured_bits_per_message=runs[at].bits_per_message,
         success_exact=None if closed is None else float(closed),
         success=runs[at].success,
         success_ci=runs[at].success_ci,

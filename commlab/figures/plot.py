@@ -52,7 +52,8 @@ def _best_row(found) -> dict[str, Any]:
         "option": found.option,
         "value": found.value,
         "decision": found.decision,
-        "bits_per_message": found.bits_per_message,
+        "declared_bits_per_message": found.bits_per_message,
+        "measured_bits_per_message": found.measured_bits_per_message,
         "success_exact": found.success_exact,
         "success": found.success,
         "success_ci": list(found.success_ci),
@@ -139,7 +140,7 @@ def draw_tradeoff(data: dict[str, Any]) -> Figure:
         ax = fig.subplots()
         bound = np.array([r["bound"] for r in rows])
         best = {
-            r: np.array([row["best"][r - 1]["bits_per_message"] for row in rows], float)
+            r: np.array([row["best"][r - 1]["declared_bits_per_message"] for row in rows], float)
             for r in range(1, k + 1)
         }
         ratios = [row["gap_ratio"] for row in rows]
@@ -217,7 +218,10 @@ def frontier_data(
     bound = _assadi_n_bits(q, k, c)
     gap = None
     if k >= 2:
-        best, always = rows[k - 2]["bits_per_message"], rows[k - 2]["always_right"]["bits_per_message"]
+        best, always = (
+            rows[k - 2]["declared_bits_per_message"],
+            rows[k - 2]["always_right"]["declared_bits_per_message"],
+        )
         gap = {
             "rounds": k - 1,
             "bits": best,
@@ -248,13 +252,13 @@ def _mark_dominated(rows: list[dict]) -> None:
     reach the target get none (their decision says so). A best protocol can itself be dominated by
     the best of fewer rounds (e.g. chase by chunked when both need ⌈log₂ q⌉ bits)."""
     bests = [
-        (row["rounds"], row["bits_per_message"], row["protocol"])
+        (row["rounds"], row["declared_bits_per_message"], row["protocol"])
         for row in rows
         if row["decision"] == "reached"
     ]
     for row in rows:
         for cand in row["candidates"]:
-            s = cand["bits_per_message"]
+            s = cand["declared_bits_per_message"]
             cand["dominated_by"] = (
                 []
                 if cand["decision"] != "reached"
@@ -270,7 +274,9 @@ def staircase(rows: list[dict]) -> tuple[list[float], list[int]]:
     """The frontier as a step function: at each breakpoint s (ascending), the fewest rounds R whose
     best protocol needs at most s bits. Drawn with ``where="post"`` on ascending bits, every point of
     the line is achieved: it never runs through a size that fails."""
-    points = [(row["bits_per_message"], row["rounds"]) for row in rows if row["decision"] == "reached"]
+    points = [
+        (row["declared_bits_per_message"], row["rounds"]) for row in rows if row["decision"] == "reached"
+    ]
     xs = sorted({bits for bits, _ in points})
     return [float(x) for x in xs], [min(r for bits, r in points if bits <= x) for x in xs]
 
@@ -283,8 +289,8 @@ def draw_frontier(data: dict[str, Any]) -> Figure:
         xs, ys = staircase(data["rows"])
         largest = max(
             [xs[-1]]
-            + [cand["bits_per_message"] or 0 for row in data["rows"] for cand in row["candidates"]]
-            + [row["always_right"]["bits_per_message"] or 0 for row in data["rows"]]
+            + [cand["declared_bits_per_message"] or 0 for row in data["rows"] for cand in row["candidates"]]
+            + [row["always_right"]["declared_bits_per_message"] or 0 for row in data["rows"]]
         )
         smallest = min(xs[0], data["bound_bits"])
         ax.axvspan(
@@ -308,16 +314,20 @@ def draw_frontier(data: dict[str, Any]) -> Figure:
                     continue
                 best = not cand["dominated_by"]
                 ax.plot(
-                    cand["bits_per_message"],
+                    cand["declared_bits_per_message"],
                     row["rounds"],
                     "o",
                     mfc="C0" if best else "none",
                     mec="C0" if best else "0.5",
                 )
-                ties = [c for c in row["candidates"] if c["bits_per_message"] == cand["bits_per_message"]]
+                ties = [
+                    c
+                    for c in row["candidates"]
+                    if c["declared_bits_per_message"] == cand["declared_bits_per_message"]
+                ]
                 ax.annotate(
                     cand["protocol"],
-                    (cand["bits_per_message"], row["rounds"]),
+                    (cand["declared_bits_per_message"], row["rounds"]),
                     xytext=(0, 4 + 6 * ties.index(cand)) if best else (2, -5),
                     textcoords="offset points",
                     ha="center" if best else "left",
@@ -328,12 +338,19 @@ def draw_frontier(data: dict[str, Any]) -> Figure:
                 )
             always = row["always_right"]
             if always["decision"] == "reached":
-                ax.plot(always["bits_per_message"], row["rounds"], "*", color="C2")
+                ax.plot(always["declared_bits_per_message"], row["rounds"], "*", color="C2")
         ax.plot([], [], "o", color="C0", label="best zoo protocol, success ≥ 2/3 (exact)")
         dominated = sorted(
             {c["protocol"] for row in data["rows"] for c in row["candidates"] if c.get("dominated_by")}
         )
-        ax.plot([], [], "o", mfc="none", mec="0.5", label=f"dominated at success 2/3: {', '.join(dominated) or 'none'}")
+        ax.plot(
+            [],
+            [],
+            "o",
+            mfc="none",
+            mec="0.5",
+            label=f"dominated at success 2/3: {', '.join(dominated) or 'none'}",
+        )
         ax.plot([], [], "*", color="C2", label="smallest s always right (success 1)")
         ax.axhline(k, color="0.5", ls=":", lw=1)
         gap = data["gap"]
