@@ -37,6 +37,9 @@ def test_tradeoff_numbers():
             and best[1]["declared_bits_per_message"] < row["broadcast"]
         )
         assert row["gap_ratio"] == pytest.approx(best[2]["declared_bits_per_message"] / row["bound"])
+        bits = [best[r]["declared_bits_per_message"] for r in (1, 2, 3)]
+        expected = [r for r in (2, 3) if min(bits[: r - 1]) <= bits[r - 1]]
+        assert [d["rounds"] for d in row["dominated"]] == expected
     assert data["models"][0]["bits"] == 64 * 32
 
 

@@ -103,6 +103,7 @@ def tradeoff_data(
                     "sampling": found[k - 1]["sampling"].bits_per_message,
                     "broadcast": found[1]["broadcast"].bits_per_message,
                     "gap_ratio": zoo[k - 1][0].bits_per_message / bound,
+                    "dominated": _dominated_rounds({r: zoo[r][0].bits_per_message for r in zoo}),
                 }
             )
             advance()
@@ -125,6 +126,16 @@ def tradeoff_data(
         "models": models,
         "version": __version__,
     }
+
+
+def _dominated_rounds(bits: dict[int, int]) -> list[dict[str, int]]:
+    """For every R whose best protocol needs no fewer bits than the best with fewer rounds: R and
+    the fewest such rounds."""
+    return [
+        {"rounds": r, "by_rounds": min(f for f in bits if f < r and bits[f] <= bits[r])}
+        for r in bits
+        if any(f < r and bits[f] <= bits[r] for f in bits)
+    ]
 
 
 def _names(rows: list[dict], rounds: int) -> str:
@@ -154,6 +165,13 @@ def draw_tradeoff(data: dict[str, Any]) -> Figure:
         ax.plot(n, bound, "k--", label=f"Assadi–N bound for R < k: c·q/k⁵ (c = {data['c']:g})")
         for r in range(1, k + 1):
             note = " (bound does not apply)" if r >= k else ""
+            matched = [
+                (row["q"], d["by_rounds"]) for row in rows for d in row["dominated"] if d["rounds"] == r
+            ]
+            if matched:
+                note += "\n    as cheap with fewer rounds at " + ", ".join(
+                    f"q = {q} (R = {f})" for q, f in matched
+                )
             ax.plot(n, best[r], "o-", color=f"C{r - 1}", label=f"best, R = {r}: {_names(rows, r)}{note}")
         sampling = np.array([row["sampling"] for row in rows], float)
         broadcast = np.array([row["broadcast"] for row in rows], float)
