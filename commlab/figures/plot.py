@@ -375,14 +375,14 @@ def draw_frontier(data: dict[str, Any]) -> Figure:
         title = f"Rounds against bits, pointer chasing q = {data['q']}, k = {k}"
         if gap:
             title += (
-                f"\nR = k−1: {gap['bits']} bits = {gap['ratio']:.3g}·c·q/k⁵ at success 2/3; "
-                f"always right: {gap['always_right_bits']} bits = {gap['always_right_ratio']:.3g}·c·q/k⁵"
-                f"\n(k⁴ = {gap['k4']})"
+                f"\nR = k−1: {gap['bits']} bits = {gap['ratio']:.4g}·c·q/k⁵ at success 2/3"
+                f"\nalways right: {gap['always_right_bits']} bits = {gap['always_right_ratio']:.4g}·c·q/k⁵"
+                f" (k⁴ = {gap['k4']})"
             )
         ax.set(
             xscale="log",
             xlim=(smallest / 3, largest * 3),
-            ylim=(0.5, k + 0.5),
+            ylim=(0.5, k + 0.8),
             xlabel="bits per message s",
             ylabel="rounds R",
         )
