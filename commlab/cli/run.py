@@ -39,11 +39,15 @@ def run(
     delta: Annotated[
         float | None, typer.Option("--delta", help="sampling: target failure δ (sets m).")
     ] = None,
+    t: Annotated[
+        int | None,
+        typer.Option("--t", help="indicators, chunked, pipelined: chunk bits t per message."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run chase, broadcast or sampling on random (q, k) pointer chasing and report bits and success.
+    """Run a reference protocol on random (q, k) pointer chasing and report bits and success.
 
-    Example: commlab run chase --q 1024 --k 8 --trials 10000 --json
+    Example: commlab run chunked --q 128 --k 4 --t 15 --trials 10000 --json
     """
-    options = {"rounds": rounds, "m": m, "delta": delta}
+    options = {"rounds": rounds, "m": m, "delta": delta, "t": t}
     emit(simulate(protocol, q=q, k=k, trials=trials, seed=seed, **options).to_dict(), as_json, render)
