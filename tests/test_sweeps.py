@@ -248,9 +248,9 @@ def test_cli_plan_run_show(tmp_path, capsys):
         ["sweep", "run", "GRID", "--store", "x.db", "--set", "novalue"],
     ],
 )
-def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, args):
+def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys, monkeypatch, args):
     args = [str(sweep_file(tmp_path)) if a == "GRID" else a for a in args]
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("Error:") and len(err.strip().splitlines()) == 1
