@@ -18,6 +18,7 @@ from commlab.cli import hop as hop_cmd
 from commlab.cli import plot as plot_cmd
 from commlab.cli import reduce as reduce_cmd
 from commlab.cli import run as run_cmd
+from commlab.cli import sweep as sweep_cmd
 from commlab.cli._errors import DEBUG_HINT, exit_code, one_line
 from commlab.errors import CommlabError
 
@@ -53,6 +54,7 @@ app.add_typer(reduce_cmd.reduce_app, name="reduce")
 app.command("reductions")(reduce_cmd.reductions)
 app.command("bound")(bound_cmd.bound)
 app.command("plot")(plot_cmd.plot)
+app.add_typer(sweep_cmd.sweep_app, name="sweep")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv) or ["--help"]
     debug = bool(os.environ.get("COMMLAB_DEBUG"))
     try:
-        typer.main.get_command(app).main(args=args, prog_name="commlab", standalone_mode=False)
+        code = typer.main.get_command(app).main(args=args, prog_name="commlab", standalone_mode=False)
     except typer.Exit as done:
         return done.exit_code
     except typer.Abort:
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         text = error.format_message() if hasattr(error, "format_message") else str(error)
         typer.echo(f"{one_line(text)} {DEBUG_HINT}", err=True)
         return exit_code(error) if isinstance(error, CommlabError) else error.exit_code
-    return 0
+    return code if isinstance(code, int) else 0  # a command's typer.Exit(n) comes back as n
 
 
 def _script() -> None:
