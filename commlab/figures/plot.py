@@ -75,8 +75,10 @@ def tradeoff_data(
     seed: int = 0,
     q_values: tuple[int, ...] | None = None,
     progress: bool = False,
+    q: int | None = None,
 ) -> dict[str, Any]:
-    """For N = 2kq + 1 over a range of q: for every R = 1..k the best zoo protocol (the smallest s
+    """For N = 2kq + 1 over a range of q (``q`` alone gives one row, for sweeps; see
+    :mod:`commlab.figures.stored`): for every R = 1..k the best zoo protocol (the smallest s
     reaching success 2/3, :func:`commlab.analysis.measure.zoo_budgets`) with its exact and measured
     success; the dominated sampling (R = k − 1) and broadcast (R = 1) protocols; the declared s of a
     compiled (k − 1)-layer RNN; the Assadi–N bound c·q/k⁵ and the ratio of the best (k − 1)-round s
@@ -87,7 +89,7 @@ def tradeoff_data(
 
     if k < 2:
         raise InvalidParameter(f"the trade-off needs k >= 2 (R = k − 1 rounds must be possible), got {k}")
-    q_values = list(q_values or [16, 32, 64, 128, 256, 512])
+    q_values = [q] if q is not None else list(q_values or [16, 32, 64, 128, 256, 512])
     rows = []
     with progress_bar("trade-off", len(q_values), progress) as advance:
         for q in q_values:
