@@ -15,6 +15,7 @@ import numpy as np
 
 from commlab.errors import InvalidParameter
 from commlab.io.codecs import number_format
+from commlab.models.indicator import IndicatorChase
 from commlab.models.recurrent import CELLS
 from commlab.models.window import WindowHop
 from reductions.layerwise import LayerwiseReduction
@@ -22,7 +23,7 @@ from reductions.registry import register
 
 __all__ = ["RecurrentReduction", "reduce_rnn", "rnn_critical_lengths", "state_bits"]
 
-RECURRENT_KINDS = frozenset({cls.kind for cls in CELLS.values()} | {WindowHop.kind})
+RECURRENT_KINDS = frozenset({cls.kind for cls in CELLS.values()} | {WindowHop.kind, IndicatorChase.kind})
 
 
 @register
@@ -42,7 +43,7 @@ class RecurrentReduction(LayerwiseReduction):
     """
 
     name = "rnn"
-    family = "multi-layer recurrent networks (elman, gru, lstm, ssm, mamba, binary, window)"
+    family = "multi-layer recurrent networks (elman, gru, lstm, ssm, mamba, binary, window, indicator)"
     bound = "L ≥ k or s = m·p = Ω(N/k⁶)  [SHT24 Cor 5.2]"
     references = "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.2 (arXiv:2402.09268)"
     layer_kinds = RECURRENT_KINDS
