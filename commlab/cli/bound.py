@@ -46,7 +46,10 @@ def bound(
     n: Annotated[
         float | None, typer.Option("--n", help="Sequence length N (for the bounds' values).")
     ] = None,
-    c: Annotated[float, typer.Option("--c", help="The bounds' hidden constant c.")] = 1.0,
+    c: Annotated[
+        float,
+        typer.Option("--c", help="The constant c of Assadi–N's s >= c·q/k⁵ (positive, finite; none is proved)."),
+    ] = 1.0,
     model: Annotated[str | None, typer.Option("--model", help="A model family to bound: rnn.")] = None,
     layers: Annotated[int, typer.Option("--layers", help="--model rnn: layers L.")] = 3,
     state: Annotated[int, typer.Option("--state", help="--model rnn: layer width.")] = 64,
@@ -54,7 +57,8 @@ def bound(
     fmt: Annotated[str, typer.Option("--format", help="--model rnn: number format.")] = "float32",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
-    """Evaluate the lower bounds (--k, --n), or a model's critical lengths (--model rnn ...).
+    """Evaluate the lower bounds (--k, --n), saying which are vacuous (at most 1 bit), or a model's
+    critical lengths N* = 2·s·k⁶/c (--model rnn ...; s from the shapes, no weights built).
 
     Examples: commlab bound --k 8 --n 100000 --c 1;  commlab bound --model rnn --layers 3 --state 64
     """
