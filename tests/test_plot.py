@@ -74,3 +74,18 @@ def test_refusals(tmp_path):
         save(fig, str(tmp_path / "x.gif"))
     with pytest.raises(InvalidParameter, match="cannot write"):
         save(fig, str(tmp_path / "missing" / "x.png"))
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"k": 0}, "k must be an integer >= 1, got 0"),
+        ({"k": 1}, "needs k >= 2"),
+        ({"q": 7}, "q must be an even integer"),
+        ({"c": float("nan")}, "c must be a positive finite number, got nan"),
+        ({"c": -1}, "c must be a positive finite number, got -1"),
+    ],
+)
+def test_solvers_refuse_bad_values_up_front(options, match):
+    with pytest.raises(InvalidParameter, match=match):
+        make_figure("solvers", **{**SMALL["solvers"], **options})

@@ -215,10 +215,13 @@ def solvers_data(
     accuracy is established above 2/3."""
     from commlab.analysis.bounds import get_bound
     from commlab.models import indicator_chase_model
+    from commlab.problems.pointer_chasing import check_parameters
     from reductions.experiment import solver_curve, window_solver_curve
 
+    check_parameters(q, k, trials)  # every bad value is refused before minutes of computing
     if k < 2:
         raise InvalidParameter(f"the solvers figure needs k >= 2 (one-layer models must have L < k), got k = {k}")
+    bound_bits = get_bound("assadi-n").required_bits(q=q, k=k, c=c)
     n = 2 * k * q + 1
     windows = list(windows or sorted({0, n // 4, n // 2, 3 * n // 4, n - 2 * q, n - q, n - q // 2, n - 1, n}))
     with progress_bar("solvers", len(windows) + 1, progress) as advance:
@@ -235,7 +238,6 @@ def solvers_data(
                 progress=advance,
             ).to_dict(),
         ]
-    bound_bits = get_bound("assadi-n").required_bits(q=q, k=k, c=c)
     return {
         "figure": "solvers",
         "q": q,
