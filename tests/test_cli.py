@@ -186,7 +186,7 @@ def test_reduce_rnn_text(capsys):
         "10",
     )
     assert code == 0
-    assert "0 mismatches" in out and "k =  7: N* = s·k⁶/c" in out and "fixed16.8" in out
+    assert "0 mismatches" in out and "k =  7: N* = 2·s·k⁶/c" in out and "fixed16.8" in out
 
 
 def test_reduce_rnn_weights_file(capsys, tmp_path):
@@ -233,7 +233,7 @@ def test_bound_values(capsys):
     code, out, _ = cli(capsys, "bound", "--k", "8", "--n", "100000", "--c", "1", "--json")
     r = json.loads(out)
     values = {row["name"]: row["required_bits"] for row in r["bounds"]}
-    assert code == 0 and values["hop-k"] == pytest.approx(100000 / 8**6)
+    assert code == 0 and values["hop-k"] == pytest.approx(100000 / (2 * 8**6))
     assert values["assadi-n"] == pytest.approx((100000 // 16) / 8**5)
     code, out, _ = cli(capsys, "bound", "--k", "8", "--n", "100000")
     assert code == 0 and "cot" in out and "T + 1 >= k" in out
@@ -245,7 +245,7 @@ def test_bound_model(capsys):
     assert code == 0 and r["bits_per_message"] == 2048
     assert [row["k"] for row in r["table"]] == [4, 5, 6, 7, 8, 9] and r["table"][0][
         "critical_N"
-    ] == 2048 * 4**6
+    ] == 2 * 2048 * 4**6
 
 
 @pytest.mark.parametrize(
@@ -301,7 +301,6 @@ def test_a_mismatching_reduction_exits_3(capsys, monkeypatch):
 
 def test_error_formatting():
     from commlab import (
-        BoundInconsistency,
         CommlabError,
         InvalidInstance,
         InvalidParameter,
@@ -315,7 +314,7 @@ def test_error_formatting():
         exit_code(e) for e in (InvalidParameter("x"), InvalidInstance("x"), UnsupportedModel(["a", "b"]))
     ] == [2, 2, 2]
     assert exit_code(SimulationMismatch("x")) == 3
-    assert exit_code(IsolationViolation("x")) == exit_code(BoundInconsistency("x")) == 4
+    assert exit_code(IsolationViolation("x")) == 4
     assert exit_code(CommlabError("x")) == 1
     assert one_line("a\n  b\tc") == "Error: a b c"
     assert str(UnsupportedModel(["a", "b"])) == "a; b"

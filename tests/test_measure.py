@@ -1,6 +1,8 @@
 """Measurements: bit profiles, message entropy, effective bits, and the smallest-budget search."""
 
+from dataclasses import dataclass
 from fractions import Fraction
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -15,7 +17,8 @@ from commlab.analysis.measure import (
     smallest_budget,
     zoo_budgets,
 )
-from commlab.models import random_recurrent_model, window_hop_model
+from commlab.io.codecs import number_format
+from commlab.models import Layer, SequenceModel, random_recurrent_model, window_hop_model
 from commlab.problems.pointer_chasing import PointerChasing
 from commlab.protocols import Sampling, simulate
 from reductions.pointer_chasing import encode
@@ -34,6 +37,24 @@ def test_miller_madow_by_hand():
     plug_in = -(p * np.log2(p)).sum()
     assert miller_madow(counts) == pytest.approx(plug_in + 1 / (2 * 40 * np.log(2)))
     assert miller_madow(np.array([0, 5, 0])) == 0.0
+
+
+def test_miller_madow_never_claims_more_than_the_samples_or_the_variable_hold():
+    # 100 distinct draws: plug-in log2(100) = 6.64, plus the correction 99/(200 ln 2) = 0.71 -> 7.36
+    assert miller_madow(np.ones(100, dtype=int)) == pytest.approx(np.log2(100))
+    assert miller_madow(np.array([3, 3, 2, 2])) <= np.log2(10)
+    assert miller_madow(np.array([500, 500]), max_bits=1) == 1.0  # a bit holds at most 1 bit
+    rng = np.random.default_rng(0)
+    for n in (2, 10, 100):
+        counts = np.bincount(rng.integers(0, 10 * n, size=n))
+        assert miller_madow(counts) <= np.log2(n) + 1e-12
+
+
+def test_message_entropy_is_capped_by_the_slot():
+    result = simulate("chase", q=2, k=2, trials=40, seed=0)
+    entropy = message_entropy(result.transcript)
+    assert entropy[0, 0] <= 1.0  # v_2 is one bit (q = 2), whatever the correction adds
+    assert (entropy <= np.log2(40) + 1e-12).all()
 
 
 def test_message_entropy_against_what_messages_carry():
@@ -60,6 +81,50 @@ def test_effective_bits_is_the_smallest_precision_that_reproduces_the_model():
     if found.mantissa > 0:  # one bit fewer must change some answer
         coarser = LayerwiseProtocol("x", model, enc.blocks, ShortFloat(found.mantissa - 1))
         assert not np.array_equal(run(coarser, split_by_blocks(enc.tokens, enc.blocks)).output, reference)
+
+
+@dataclass(frozen=True, eq=False)
+class Latch(Layer):
+    """A float32 state set to ``value`` at the first position and carried; the output is
+    ⌊64·state⌋ mod 3. Rounding ``value`` = 1 + 9/1024 to t fraction bits changes that output only
+    at t = 6 (1.015625), so agreement over t reads 111111011111…: not monotone."""
+
+    value: float = 1 + 9 / 1024
+    kind: ClassVar[str] = "latch"
+
+    @property
+    def state_shapes(self):
+        return ((1,),)
+
+    @property
+    def state_format(self):
+        return number_format("float32")
+
+    def step(self, x_t, state):
+        held = np.where(state[0] == 0, np.float32(self.value), state[0]).astype(np.float32)
+        return (np.floor(held[:, 0] * 64).astype(np.int64) % 3), (held,)
+
+    def parameters(self):
+        return {}
+
+
+def test_effective_bits_scans_every_t_when_agreement_is_not_monotone():
+    model = SequenceModel(4, (Latch(),), number_format("float32"))
+    tokens = np.zeros((3, 2), dtype=np.int64)
+    found = effective_bits(model, tokens, [(0, 1), (1, 2)])
+    assert found.curve() == "111111011111111111111111" and not found.monotone
+    # bisection would have stopped at t = 0 (t = 11, 5, 2, 1, 0 all agree); t = 6 does not
+    assert found.mantissa == 7 and found.bits_per_number == 16 and found.exact
+    assert all(found.agreement[t] == 1.0 for t in range(7, 24)) and found.agreement[6] == 0.0
+
+
+def test_effective_bits_of_random_models_hold_from_their_answer_on():
+    enc = encode(PointerChasing.random(8, 4, 30, seed=0))
+    model = random_recurrent_model("mamba", 3, 16, enc.alphabet, "float32", seed=2)
+    found = effective_bits(model, enc.tokens, enc.blocks)
+    assert len(found.agreement) == 24
+    assert all(a == 1.0 for a in found.agreement[found.mantissa :])
+    assert found.mantissa == 0 or found.agreement[found.mantissa - 1] < 1.0
 
 
 def test_effective_bits_of_exact_integer_states():

@@ -113,9 +113,22 @@ def test_frontier_figure_names_the_protocols(frontier_128):
 
 def test_solvers_reach_one_with_the_whole_sequence():
     _, data = make_figure("solvers", **SMALL["solvers"])
-    curve = data["curves"][0]
-    assert curve["accuracy"][-1] == 1.0 and curve["mismatches"] == [0, 0, 0]
-    assert data["bound_bits"] == pytest.approx(49 / 3**6)
+    window, indicator = data["curves"]
+    assert window["accuracy"][-1] == 1.0 and window["mismatches"] == [0, 0, 0]
+    # Assadi–N at the encoded q, the theorem's form: c·q/k⁵ (= c·N/(2k⁶) up to c/(2k⁶)); vacuous at c = 1
+    assert data["bound_bits"] == pytest.approx(8 / 3**5) and data["vacuous"]
+    assert indicator["bits_per_message"] == [2 * 8 + 5 + 4] and indicator["accuracy"] == [1.0]
+    assert indicator["rounds"] == [1] and indicator["mismatches"] == [0]
+
+
+def test_solvers_report_the_ceiling_on_the_constant_with_the_solver_named():
+    _, data = make_figure("solvers", **SMALL["solvers"])
+    ceilings = {ceiling["protocol"]: ceiling for ceiling in data["ceilings"]}
+    indicator = ceilings["indicator RNN (state 2q + O(log q) bits)"]
+    assert indicator["c_max"] == pytest.approx(25 * 3**5 / 8)  # s·k⁵/q with s = 25 bits
+    assert indicator["success_ci"][0] >= 2 / 3 and indicator["rounds"] < 3
+    window = ceilings["window RNN (keeps the last W tokens)"]
+    assert window["c_max"] > indicator["c_max"]  # the window needs more bits, so its ceiling is weaker
 
 
 def test_example_chain():
@@ -132,3 +145,18 @@ def test_refusals(tmp_path):
         save(fig, str(tmp_path / "x.gif"))
     with pytest.raises(InvalidParameter, match="cannot write"):
         save(fig, str(tmp_path / "missing" / "x.png"))
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"k": 0}, "k must be an integer >= 1, got 0"),
+        ({"k": 1}, "needs k >= 2"),
+        ({"q": 7}, "q must be an even integer"),
+        ({"c": float("nan")}, "c must be a positive finite number, got nan"),
+        ({"c": -1}, "c must be a positive finite number, got -1"),
+    ],
+)
+def test_solvers_refuse_bad_values_up_front(options, match):
+    with pytest.raises(InvalidParameter, match=match):
+        make_figure("solvers", **{**SMALL["solvers"], **options})

@@ -69,9 +69,17 @@ def bit_profile(result: RunResult) -> BitProfile:
     )
 
 
-def miller_madow(counts: np.ndarray) -> float:
+def miller_madow(counts: np.ndarray, max_bits: float | None = None) -> float:
     r"""Entropy in bits of a distribution seen through ``counts``: the plug-in estimate plus the
-    Miller–Madow bias correction :math:`(K - 1) / (2 n \ln 2)`, K the number of values seen.
+    Miller–Madow bias correction :math:`(K - 1) / (2 n \ln 2)`, K the number of values seen,
+    **capped** at :math:`\log_2 n` and at ``max_bits``.
+
+    The correction alone can push the estimate past what n samples can show: 100 distinct values
+    give 6.64 + 0.71 = 7.36 bits, above the log₂ 100 = 6.64 bits of any distribution on 100 draws'
+    worth of evidence, and past the entropy of the variable's whole range. So the estimate is
+    ``min(miller–madow, log₂ n, max_bits)``: it never claims more than the samples can witness
+    (log₂ n) nor more than the variable can hold (``max_bits`` = log₂ of the number of values it can
+    take, when known).
 
     References
     ----------
@@ -82,6 +90,10 @@ def miller_madow(counts: np.ndarray) -> float:
     --------
     >>> round(miller_madow(np.array([50, 50])), 4)  # a fair bit, 100 draws
     1.0072
+    >>> round(miller_madow(np.array([50, 50]), max_bits=1), 4)  # ... of a variable with two values
+    1.0
+    >>> round(miller_madow(np.ones(100, dtype=int)), 4)  # 100 distinct draws: log₂ 100, not 7.36
+    6.6439
     >>> miller_madow(np.array([7]))
     0.0
     """
@@ -91,19 +103,23 @@ def miller_madow(counts: np.ndarray) -> float:
     if n == 0:
         return 0.0
     p = counts / n
-    return float(-(p * np.log2(p)).sum() + (len(counts) - 1) / (2 * n * math.log(2)))
+    estimate = float(-(p * np.log2(p)).sum() + (len(counts) - 1) / (2 * n * math.log(2)))
+    cap = math.log2(n) if max_bits is None else min(math.log2(n), float(max_bits))
+    return min(estimate, cap)
 
 
 def message_entropy(transcript: Transcript) -> np.ndarray:
-    """Miller–Madow entropy (bits) of every message slot over the instances of a run: shape (R, k),
-    ``[round-1, player-1]``. Set against the slot's length it tells how much of a message is
-    information; it cannot exceed log₂(instances), so long messages need many instances.
+    """Entropy (bits) of every message slot over the instances of a run, by :func:`miller_madow`
+    (capped): shape (R, k), ``[round-1, player-1]``. A slot's cap is what it can hold: ℓ bits when
+    every message in it is ℓ bits long, log₂(2^{L+1} − 1) when lengths vary up to L (the length is
+    visible). Set against the slot's length it tells how much of a message is information; it
+    cannot exceed log₂(instances), so long messages need many instances.
 
     Examples
     --------
     >>> from commlab.protocols import simulate
     >>> entropy = message_entropy(simulate("chase", q=4, k=2, trials=2000).transcript)
-    >>> bool(abs(entropy[0, 0] - 2) < 0.01), bool(abs(entropy[1, 0] - 1) < 0.01)
+    >>> bool(abs(entropy[0, 0] - 2) < 0.01), bool(entropy[1, 0] <= 1)  # v_2 of 4 vertices; a bit
     (True, True)
     """
     spec = transcript.spec
@@ -111,15 +127,23 @@ def message_entropy(transcript: Transcript) -> np.ndarray:
     for message in transcript.messages:
         rows = np.concatenate([message.lengths[:, None], message.bits], axis=1)
         _, counts = np.unique(rows, axis=0, return_counts=True)
-        out[message.round - 1, message.player - 1] = miller_madow(counts)
+        lengths = np.unique(message.lengths)
+        longest = int(lengths.max(initial=0))
+        support_bits = float(longest) if len(lengths) == 1 else longest + math.log2(2 - 2.0**-longest)
+        out[message.round - 1, message.player - 1] = miller_madow(counts, support_bits)
     return out
 
 
 @dataclass(frozen=True)
 class EffectiveBits:
-    """The fewest fraction bits t (posting real states as float32 with t fraction bits, 9 + t bits a
-    number) at which a compiled model's protocol still returns the full-precision model's answers on
-    every instance tried; ``exact`` is False when even t = 23 did not (a float64 model)."""
+    """The precision a compiled model's messages really need, from a scan of every t.
+
+    ``agreement[t]`` is the fraction of instances on which the protocol, posting real states as
+    float32 with t fraction bits (9 + t bits a number), returns the full-precision model's answer,
+    for t = 0..23. Agreement need not grow with t, so ``mantissa`` is the smallest t from which
+    every larger t agrees on every instance; ``monotone`` says whether the curve never drops back.
+    ``exact`` is False when even t = 23 disagrees (a float64 model): then ``mantissa`` is 23 and the
+    bits are those of float32, which is not enough."""
 
     mantissa: int
     bits_per_number: int
@@ -127,20 +151,44 @@ class EffectiveBits:
     declared_bits_per_message: int
     instances: int
     exact: bool
+    agreement: list[float]
+    monotone: bool
+
+    def curve(self) -> str:
+        """The full-agreement curve as a string of 0/1 over t = 0..23, e.g. ``000001001111…``."""
+        return "".join("1" if a == 1.0 else "0" for a in self.agreement)
+
+
+#: Fraction bits of float32: effective_bits scans t = 0 .. FRACTION_BITS.
+FRACTION_BITS = 23
 
 
 def effective_bits(model: Any, tokens: np.ndarray, blocks: list[tuple[int, int]]) -> EffectiveBits:
-    """Search the precision a compiled layer-stack model's messages really need.
+    """Measure the precision a compiled layer-stack model's messages really need.
 
-    Bisects t ∈ 0..23 for the smallest number of fraction bits at which the protocol, posting every
-    real-valued state rounded to t fraction bits, returns the model's own predictions at the last
-    position on all instances (binary and integer states are posted exactly).
+    Runs the protocol once for every t ∈ 0..23, posting every real-valued state rounded to t
+    fraction bits (binary and integer states are posted exactly), and compares its answers with the
+    model's own predictions at the last position. Agreement is not monotone in t (a coarser
+    rounding can land on the right answer by chance), so no bisection: the answer is the smallest t
+    from which agreement holds on every instance for every larger t, and the raw curve comes with it.
 
     Parameters
     ----------
     model : SequenceModel
     tokens : int array (B, N)
     blocks : the players' contiguous blocks, speaking order.
+
+    Returns
+    -------
+    EffectiveBits
+
+    Examples
+    --------
+    >>> from commlab.models import window_hop_model
+    >>> tokens = np.array([[0, 1, 0, 1, 2, 3]])
+    >>> found = effective_bits(window_hop_model(6, 1, 4), tokens, [(0, 3), (3, 6)])
+    >>> found.mantissa, found.curve() == "1" * 24  # integer states: every t agrees
+    (0, True)
     """
     from commlab.engine import run
     from reductions.layerwise import LayerwiseProtocol, split_by_blocks
@@ -151,17 +199,20 @@ def effective_bits(model: Any, tokens: np.ndarray, blocks: list[tuple[int, int]]
     def protocol(t: int) -> LayerwiseProtocol:
         return LayerwiseProtocol("effective-bits", model, blocks, message_format=ShortFloat(t))
 
-    def agrees(t: int) -> bool:
-        return bool(np.array_equal(run(protocol(t), inputs).output, reference))
-
+    agreement = [
+        float(np.mean(run(protocol(t), inputs).output == reference)) for t in range(FRACTION_BITS + 1)
+    ]
+    full = [a == 1.0 for a in agreement]
     exact = LayerwiseProtocol("exact", model, blocks).spec.max_bits
-    if not agrees(23):
-        return EffectiveBits(23, 32, exact, exact, len(tokens), False)
-    low, high = 0, 23  # the answer lies in [low, high]; agreement is monotone in t in practice
-    while low < high:
-        middle = (low + high) // 2
-        low, high = (low, middle) if agrees(middle) else (middle + 1, high)
-    return EffectiveBits(high, 9 + high, protocol(high).spec.max_bits, exact, len(tokens), True)
+    monotone = all(not a or b for a, b in zip(full, full[1:], strict=False))
+    if not full[-1]:
+        return EffectiveBits(FRACTION_BITS, 9 + FRACTION_BITS, exact, exact, len(tokens), False, agreement, monotone)
+    t = FRACTION_BITS
+    while t > 0 and full[t - 1]:
+        t -= 1
+    return EffectiveBits(
+        t, 9 + t, protocol(t).spec.max_bits, exact, len(tokens), True, agreement, monotone
+    )
 
 
 @dataclass(frozen=True)

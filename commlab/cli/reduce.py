@@ -35,7 +35,7 @@ def _render_report(r: dict) -> str:
         f"lower bound (L = {r['rounds']} < k): no model with s = {r['declared_bits_per_message']} bits solves hop_k beyond",
     ]
     lines += [
-        f"  k = {row['k']:>2}: N* = s·k⁶/c = {row['formula']:>16}  ({row['critical_N']:.4g} at c = {row['c']:g})"
+        f"  k = {row['k']:>2}: N* = 2·s·k⁶/c = {row['formula']:>16}  ({row['critical_N']:.4g} at c = {row['c']:g})"
         for row in r["bound"]
     ]
     return "\n".join(lines)

@@ -5,8 +5,9 @@ matplotlib Figure at paper column width). :func:`make_figure` runs both by name.
   size N, with the Assadi–N bound c·q/k⁵ and the dominated protocols marked as such.
 - ``frontier``: rounds against bits for fixed (q, k): every zoo protocol's smallest s reaching
   success 2/3, the best one per R by name, and the staircase of the fewest rounds per budget.
-- ``solvers``: accuracy of hop_k solvers against their state bits, with the bound marked; every
-  solver is one curve (:class:`reductions.experiment.SolverCurve`), so new solvers add curves.
+- ``solvers``: accuracy of hop_k solvers against their state bits, with the bound marked (and said
+  to be vacuous when it is) and the empirical ceiling on its constant; every solver is one curve
+  (:class:`reductions.experiment.SolverCurve`), so new solvers add curves.
 - ``example``: a hop_k sequence with its hops drawn as arcs, and pointer chasing encoded as hop_k.
 """
 
@@ -407,30 +408,82 @@ def solvers_data(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Accuracy against measured state bits for each hop_k solver on encoded (q, k) pointer chasing
-    (default: the window RNN), and the bound c·N/k⁶ that one-round (L = 1 < k) models must meet."""
-    from reductions.experiment import window_solver_curve
+    — the window RNN at several window sizes and the composed-indicator RNN
+    (:func:`commlab.models.indicator_chase_model`) — with Assadi–N's bound c·q/k⁵ (= c·N/(2k⁶)) that
+    one-layer (L = 1 < k) models must meet, whether it is vacuous, and each solver's empirical
+    ceiling on c (:func:`commlab.analysis.bounds.constant_ceiling`) from its smallest point whose
+    accuracy is established above 2/3."""
+    from commlab.analysis.bounds import get_bound
+    from commlab.models import indicator_chase_model
+    from commlab.problems.pointer_chasing import check_parameters
+    from reductions.experiment import solver_curve, window_solver_curve
 
+    check_parameters(q, k, trials)  # every bad value is refused before minutes of computing
+    if k < 2:
+        raise InvalidParameter(f"the solvers figure needs k >= 2 (one-layer models must have L < k), got k = {k}")
+    bound_bits = get_bound("assadi-n").required_bits(q=q, k=k, c=c)
     n = 2 * k * q + 1
     windows = list(windows or sorted({0, n // 4, n // 2, 3 * n // 4, n - 2 * q, n - q, n - q // 2, n - 1, n}))
-    with progress_bar("solvers", len(windows), progress) as advance:
-        curves = [window_solver_curve(q, k, windows, trials=trials, seed=seed, progress=advance).to_dict()]
+    with progress_bar("solvers", len(windows) + 1, progress) as advance:
+        curves = [
+            window_solver_curve(q, k, windows, trials=trials, seed=seed, progress=advance).to_dict(),
+            solver_curve(
+                "indicator RNN (state 2q + O(log q) bits)",
+                lambda size: indicator_chase_model(size),
+                [q],
+                q=q,
+                k=k,
+                trials=trials,
+                seed=seed,
+                progress=advance,
+            ).to_dict(),
+        ]
     return {
         "figure": "solvers",
         "q": q,
         "k": k,
         "N": n,
         "c": c,
-        "bound_bits": c * n / k**6,
+        "bound_bits": bound_bits,
+        "vacuous": get_bound("assadi-n").is_vacuous(q=q, k=k, c=c),
         "trials": trials,
         "seed": seed,
         "curves": curves,
+        "ceilings": _ceilings(curves),
         "version": __version__,
     }
 
 
+def _ceilings(curves: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each solver, the ceiling on c from its fewest-bits point with accuracy established ≥ 2/3
+    (lower end of the 95% interval) and fewer rounds than k; solvers with no such point give none."""
+    from commlab.analysis.bounds import constant_ceiling
+
+    found = []
+    for curve in curves:
+        points = [
+            i
+            for i, (ci, rounds) in enumerate(zip(curve["accuracy_ci"], curve["rounds"], strict=True))
+            if ci[0] >= 2 / 3 and rounds < curve["k"]
+        ]
+        if points:
+            i = min(points, key=lambda j: curve["bits_per_message"][j])
+            ceiling = constant_ceiling(
+                curve["label"],
+                q=curve["q"],
+                k=curve["k"],
+                rounds=curve["rounds"][i],
+                bits_per_message=curve["bits_per_message"][i],
+                success=curve["accuracy"][i],
+                success_ci=tuple(curve["accuracy_ci"][i]),
+            )
+            found.append(ceiling.to_dict())
+    return found
+
+
 def draw_solvers(data: dict[str, Any]) -> Figure:
     with matplotlib.rc_context(COLUMN):
-        fig = Figure(layout="constrained", figsize=(WIDTH, 2.5))
+        fig = Figure(layout="constrained", figsize=(WIDTH, 3.0))
         ax = fig.subplots()
         for i, curve in enumerate(data["curves"]):
             bits = np.array(curve["bits_per_message"], dtype=float)
@@ -440,30 +493,43 @@ def draw_solvers(data: dict[str, Any]) -> Figure:
                 bits,
                 acc,
                 yerr=[acc - ci[:, 0], ci[:, 1] - acc],
-                fmt="o-",
+                fmt="o-" if len(bits) > 1 else "D",
                 color=f"C{i}",
                 capsize=2,
                 label=f"{curve['label']} (R = {curve['rounds'][0]})",
             )
         ax.axhline(2 / 3, color="0.5", ls=":", lw=1, label="success 2/3")
+        verdict = ", vacuous: ≤ 1 bit" if data["vacuous"] else ""
         ax.axvline(
             data["bound_bits"],
             color="k",
             ls="--",
             lw=1,
-            label=f"bound c·N/k⁶ = {data['bound_bits']:.3g} bits (c = {data['c']:g})",
+            label=f"bound c·q/k⁵ = c·N/(2k⁶) = {data['bound_bits']:.3g} bits (c = {data['c']:g}{verdict})",
         )
+        if data["ceilings"]:
+            best = min(data["ceilings"], key=lambda ceiling: ceiling["c_max"])
+            ax.text(
+                0.02,
+                0.04,
+                f"empirical ceiling on the constant: c ≤ s·k⁵/q = {best['c_max']:.4g}\n"
+                f"({best['protocol'].split(' (')[0]}, {best['bits_per_message']} bits, "
+                f"accuracy {best['success']:.2f}, R = {best['rounds']} < k)",
+                transform=ax.transAxes,
+                fontsize=6,
+                va="bottom",
+            )
         smallest = min([data["bound_bits"], *(min(c["bits_per_message"]) for c in data["curves"])])
         largest = max(max(c["bits_per_message"]) for c in data["curves"])
         ax.set(
             xscale="log",
-            xlim=(smallest / 2, largest * 2),
+            xlim=(max(smallest, 1e-3) / 2, largest * 2),
             xlabel="bits per message (state bits, measured)",
             ylabel="accuracy on hop_k(X)_N",
             ylim=(0, 1.05),
             title=f"hop_k solvers, q = {data['q']}, k = {data['k']}, N = {data['N']}",
         )
-        ax.legend(loc="upper left", bbox_to_anchor=(0.1, 0.98), frameon=False)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), frameon=False)
     return fig
 
 
