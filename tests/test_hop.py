@@ -82,11 +82,24 @@ def test_large_tokens_and_single_symbol():
         (np.array([-1, 2]), 1, "non-negative"),
         (np.zeros((2, 2, 2), int), 1, "shape"),
         (np.array([1, 2]), -1, "k must"),
+        # bool is an int subclass: True must not pass as k = 1 (issue 11 §1)
+        (np.array([1, 2]), True, "not a bool"),
+        (np.array([1, 2]), False, "not a bool"),
+        (np.array([1, 2]), np.bool_(True), "not a bool"),
+        (np.array([1, 2]), 1.0, "k must"),
     ],
 )
 def test_refusals(x, k, match):
-    with pytest.raises(InvalidParameter, match=match):
-        hop_k(x, k)
+    for function in (hop_k, find_k, hop_table):
+        with pytest.raises(InvalidParameter, match=match):
+            function(x, k)
+
+
+@pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 4), (70000, 0)])
+def test_empty_inputs(shape):
+    x = np.zeros(shape, dtype=np.int64)
+    assert hop_k(x, 2).shape == find_k(x, 2).shape == find_one(x).shape == shape
+    assert hop_table(x, 3).shape == (4, *shape)
 
 
 @given(
