@@ -1,4 +1,4 @@
-"""hop_k against a slow reference written straight from THEORY.md §4 (1-based, Python loops)."""
+"""hop_k against a slow reference written straight from docs/theory.md §4 (1-based, Python loops)."""
 
 import numpy as np
 import pytest

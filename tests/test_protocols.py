@@ -80,7 +80,7 @@ def test_sampling_with_full_samples_is_always_right():
 
 
 def test_sampling_incompletion_matches_theory():
-    """THEORY.md §7: q = 1000, k = 10, m = 223 → incompletion (1 − m/q)^{k−1} ≈ 0.103."""
+    """docs/theory.md §7: q = 1000, k = 10, m = 223 → incompletion (1 − m/q)^{k−1} ≈ 0.103."""
     result = simulate("sampling", q=1000, k=10, trials=4000, seed=0, m=223)
     low, high = result.extras["completed_ci"]
     predicted = result.extras["predicted_incompletion"]

@@ -1,4 +1,4 @@
-r"""The lower bounds of THEORY.md §3, §5 and §6 as sympy expressions, with the hidden constant ``c``
+r"""The lower bounds of docs/theory.md §3, §5 and §6 as sympy expressions, with the hidden constant ``c``
 an explicit symbol.
 
 Each :class:`Bound` says: a protocol (or model) with fewer rounds than ``k`` that solves the task

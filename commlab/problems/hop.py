@@ -1,4 +1,4 @@
-"""The k-hop induction heads task (THEORY.md §4; SHT24 Def 4.1), vectorised.
+"""The k-hop induction heads task (docs/theory.md §4; SHT24 Def 4.1), vectorised.
 
 Positions are 0-based here: ``f(p) = 1 + max{a < p : x[a] = x[p]}``, or none, is the position
 ``find¹`` points to (``f(p) <= p``; ``f(p) = p`` when ``x[p-1] = x[p]``, a fixed point). ``find^k``

@@ -1,6 +1,6 @@
 """Reference protocols for pointer chasing, and one call that runs any of them on random instances.
 
-These are the upper-bound protocols of THEORY.md §7 that calibrate every plot: ``chase`` (R = k),
+These are the upper-bound protocols of docs/theory.md §7 that calibrate every plot: ``chase`` (R = k),
 ``broadcast`` (R = 1) and ``sampling`` (R = k − 1).
 """
 

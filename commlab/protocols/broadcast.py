@@ -1,4 +1,4 @@
-"""The broadcast protocol: one round, whole matchings on the board (THEORY.md §7)."""
+"""The broadcast protocol: one round, whole matchings on the board (docs/theory.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The chase protocol: one hop per round (THEORY.md §7)."""
+"""The chase protocol: one hop per round (docs/theory.md §7)."""
 
 from __future__ import annotations
 

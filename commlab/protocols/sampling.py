@@ -1,4 +1,4 @@
-"""The sampling protocol: k − 1 rounds, paid for with public random samples (THEORY.md §7)."""
+"""The sampling protocol: k − 1 rounds, paid for with public random samples (docs/theory.md §7)."""
 
 from __future__ import annotations
 
