@@ -1,4 +1,4 @@
-"""Multi-layer recurrent models as (k, L, s) protocols (THEORY.md §6, first row; SHT24 Cor 5.2).
+"""Multi-layer recurrent models as (k, L, s) protocols (docs/theory.md §6, first row; SHT24 Cor 5.2).
 
 Round ℓ runs layer ℓ; each player posts the layer's boundary state at its block's end — every tensor
 the cell carries (an LSTM posts h and c; the Mamba-style layer also its convolution window). So

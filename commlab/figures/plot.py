@@ -32,6 +32,11 @@ __all__ = ["FIGURES", "check_output", "draw", "make_figure", "save"]
 
 # Figures are built without pyplot: no global state, any backend, and they display in notebooks.
 COLUMN = {
+    # TrueType (Type 42) fonts in PDF/PS: editable, searchable text that journals accept (Type 3
+    # bitmaps-as-glyphs are matplotlib's default). save() applies these too, since savefig reads
+    # rcParams when it writes, not when the figure was drawn.
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
     "font.size": 7,
     "axes.titlesize": 8,
     "axes.labelsize": 7,
@@ -200,8 +205,12 @@ def draw_tradeoff(data: dict[str, Any]) -> Figure:
             ylabel="bits per message s (success ≥ 2/3)",
             title=f"Bits per message against input size (k = {k})",
         )
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1, frameon=False)
+        # N spans about one decade, where a log axis labels one tick at most: label the measured N.
+        shown = n[:: -(-len(n) // 8)]  # at most 8 labels
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(shown))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FixedFormatter([f"{int(v)}" for v in shown]))
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1, frameon=False)
     return fig
 
 
@@ -578,11 +587,29 @@ def _arcs(ax, chain: list[int], y: float, color: str, height: float, span: int) 
         )
 
 
+TOKENS_PER_LINE = 33  # the encoded sequence wraps after this many tokens, so labels never overlap
+
+
+def _encoding_layout(blocks: list[list[int]]) -> tuple[dict[int, tuple[int, int]], int, int]:
+    """(line, column) of every position of the encoded sequence, each player's block starting a new
+    line, and the number of lines and columns used."""
+    width = min(max(end - start for start, end in blocks), TOKENS_PER_LINE)
+    where, line = {}, 0
+    for start, end in blocks:
+        for offset in range(end - start):
+            where[start + offset] = (line + offset // width, offset % width)
+        line += -(-(end - start) // width)
+    return where, line, width
+
+
 def draw_example(data: dict[str, Any]) -> Figure:
+    enc = data["encoding"]
+    seq, chain = enc["sequence"], data["encoding_chain"]
+    where, lines, width = _encoding_layout(enc["blocks"])
     with matplotlib.rc_context(COLUMN):
-        fig = Figure(layout="constrained", figsize=(WIDTH * 2, 3.2))
-        top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [1, 1.2]})
-        tokens, chain = data["tokens"], data["chain"]
+        fig = Figure(layout="constrained", figsize=(WIDTH * 2, 1.9 + 0.32 * lines + 0.5))
+        top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [1.9, 0.32 * lines + 0.5]})
+        tokens = data["tokens"]
         for i, t in enumerate(tokens):
             top.text(
                 i,
@@ -592,46 +619,62 @@ def draw_example(data: dict[str, Any]) -> Figure:
                 va="center",
                 family="monospace",
                 fontsize=9,
-                bbox={"boxstyle": "round", "fc": "C1" if i in chain[1:] else "white", "ec": "0.6"},
+                bbox={"boxstyle": "round", "fc": "C1" if i in data["chain"][1:] else "white", "ec": "0.6"},
             )
             top.text(
                 i,
                 -0.55,
                 "⊥" if data["hop"][i] is None else data["hop"][i],
                 ha="center",
-                fontsize=7,
+                fontsize=8,
                 color="C0",
             )
-        _arcs(top, chain, 0.3, "C3", 0.9, len(tokens))
-        top.text(-1.2, -0.55, f"hop_{data['k']}", ha="right", fontsize=7, color="C0")
+        _arcs(top, data["chain"], 0.3, "C3", 0.9, len(tokens))
+        top.text(-1.2, -0.55, f"hop_{data['k']}", ha="right", fontsize=8, color="C0")
         top.set(
             xlim=(-2, len(tokens)),
             ylim=(-0.9, 1.4),
             title=f"hop_{data['k']} of '{''.join(tokens)}': the arcs follow find¹, find², … from the last position",
         )
         top.axis("off")
-        enc = data["encoding"]
-        seq = enc["sequence"]
+
+        # The encoded sequence, one line per player's block (wrapped if longer), read left to right
+        # and top to bottom. Sources are black, the vertex each is matched to grey, the last token
+        # (the start vertex) black; the hop chain from the last position is boxed in red.
         for b, ((start, end), name) in enumerate(zip(enc["blocks"], enc["players"], strict=True)):
-            bottom.axvspan(start - 0.5, end - 0.5, color=f"C{b}", alpha=0.12)
-            bottom.text((start + end - 1) / 2, 1.2, f"{name} holds E_{name[2:]}", ha="center", fontsize=7)
+            first, last = where[start][0], where[end - 1][0]
+            bottom.axhspan(-last - 0.45, -first + 0.45, color=f"C{b}", alpha=0.12, lw=0)
+            bottom.text(-0.9, -first, f"{name}\nholds E_{name[2:]}", ha="right", va="center", fontsize=7)
         for i, t in enumerate(seq):
+            line, column = where[i]
+            is_target = i % 2 == 1 and i < len(seq) - 1
+            on_chain = i in chain[1:]
             bottom.text(
-                i,
-                0,
+                column,
+                -line,
                 str(t),
                 ha="center",
                 va="center",
-                fontsize=5.5,
+                fontsize=7,
                 family="monospace",
-                color="C3" if i in data["encoding_chain"][1:] else "k",
+                color="C3" if on_chain else "0.5" if is_target else "k",
+                weight="bold" if on_chain else "normal",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "C3"} if on_chain else None,
             )
-        _arcs(bottom, data["encoding_chain"], 0.25, "C3", 0.75, len(seq))
+        labels = {chain[0]: "start"} | {
+            p: f"find{'¹²³⁴⁵⁶⁷⁸⁹'[level - 1] if level < 10 else level}"
+            for level, p in enumerate(chain[1:], start=1)
+            if p >= 0
+        }
+        for p, label in labels.items():
+            line, column = where[p]
+            bottom.text(column, -line - 0.36, label, ha="center", va="center", fontsize=6, color="C3")
         bottom.set(
-            xlim=(-1, len(seq)),
-            ylim=(-0.6, 1.6),
-            title=f"pointer chasing q = {enc['q']}, k = {enc['k']} as hop_{enc['k']}: "
-            f"answer token {enc['answer_token']} (path ends in {enc['answer']}); speaking order is left to right",
+            xlim=(-1, width),
+            ylim=(-lines + 0.4, 0.6),
+            title=f"pointer chasing q = {enc['q']}, k = {enc['k']} as hop_{enc['k']} (N = {len(seq)}): "
+            f"answer token {enc['answer_token']}, the path ends in {enc['answer']}\n"
+            "each source (black) is followed by its match (grey); read left to right, line by line",
         )
         bottom.axis("off")
     return fig
@@ -685,7 +728,8 @@ def save(fig: Figure, path: str) -> str:
     """Save a figure as PNG, PDF or SVG (by the file's suffix)."""
     suffix = check_output(path)
     try:
-        fig.savefig(path, dpi=300 if suffix == "png" else None)
+        with matplotlib.rc_context(COLUMN):
+            fig.savefig(path, dpi=300 if suffix == "png" else None)
     except OSError as error:
         raise InvalidParameter(f"cannot write {path!r}: {error.strerror}") from None
     return str(path)
