@@ -8,6 +8,7 @@ points extends it; any other figure is one stored point, chosen by its options.
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ def stored_figure_data(name: str, store: str | Path, **options: Any) -> dict[str
         If the store has no matching point, or the matching points belong to several figures (the
         message lists what tells them apart, so an option can choose one).
     """
+    from commlab.figures.plot import FIGURES
     from commlab.sweeps import Store
 
     if not Path(store).is_file():
@@ -81,10 +83,11 @@ def stored_figure_data(name: str, store: str | Path, **options: Any) -> dict[str
     for data in chosen:
         groups.setdefault(_identity(name, data), []).append(data)
     if len(groups) > 1:
+        options_of_figure = set(inspect.signature(FIGURES[name][0]).parameters) - {"progress"}
         differing = sorted(
-            {key for data in chosen for key in data if key not in _NOT_IDENTITY and key != rows_key
+            {key for data in chosen for key in data if key in options_of_figure
              and len({json.dumps(d.get(key), sort_keys=True) for d in chosen}) > 1}
-        )
+        ) or ["seed"]
         raise InvalidParameter(
             f"{str(store)!r} holds {len(groups)} different 'plot {name}' figures; they differ in "
             f"{', '.join(differing)}: choose one with --{differing[0]}"
