@@ -1,4 +1,5 @@
-"""`commlab construct hop`: build the log-depth transformer for hop_k and measure it."""
+"""`commlab construct hop` (build the log-depth transformer for hop_k and measure it) and
+`commlab reduce attention` (compile it into a blackboard protocol and measure its bits)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Annotated
 import typer
 
 from commlab.cli._output import emit
-from commlab.cli.options import JsonOpt, SeedOpt, TrialsOpt
+from commlab.cli.options import JsonOpt, QOpt, SeedOpt, TrialsOpt
+from commlab.cli.reduce import _render_report, reduce_app
+from commlab.errors import SimulationMismatch
 
 construct_app = typer.Typer(help="Build transformers by hand (weights written down) and measure them.")
 
@@ -68,3 +71,33 @@ def hop(
     if save:
         build_hop_transformer(k, n, alphabet, layers).save(save)
     emit({**report, "save": save}, as_json, _render)
+
+
+@reduce_app.command("attention")
+def attention(
+    k: Annotated[int, typer.Option("--k", help="Hops / players k.")] = 4,
+    q: QOpt = 16,
+    layers: Annotated[
+        int | None, typer.Option("--layers", help="Depth L of the construction (default 2 + ⌈log₂ k⌉).")
+    ] = None,
+    trials: TrialsOpt = 100,
+    seed: SeedOpt = 0,
+    c: Annotated[float, typer.Option("--c", help="The bound's hidden constant c.")] = 1.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compile the log-depth hop_k transformer into a (k, L, s) protocol in which players post their
+    blocks' keys and values, verify it bit for bit on encoded pointer chasing, and report its bits.
+
+    Example: commlab reduce attention --k 8 --q 16 --json
+    """
+    from reductions.attention import reduce_attention
+
+    report = reduce_attention(k=k, q=q, layers=layers, trials=trials, seed=seed, c_value=c)
+    result = report.to_dict()
+    result.update(n=result["sequence_length"], measured_bits_per_message=report.bits_per_message, c=c)
+    emit(result, as_json, _render_report)
+    if report.mismatches:
+        instance, round, player = report.first_mismatch
+        raise SimulationMismatch(
+            f"{report.mismatches} instance(s) differ from the model; first: instance {instance}, round {round}, P_{player}"
+        )
