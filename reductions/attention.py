@@ -176,7 +176,7 @@ class AttentionReduction(Reduction):
         return len(model.layers)
 
     def bits_per_message(self, model: Transformer, k: int) -> int:
-        """s for k players holding equal blocks (the last ones one shorter) of the model's whole
+        """s for k players holding near-equal blocks (sizes differ by at most one) of the model's whole
         context; :meth:`bits_for_blocks` gives it for any partition."""
         edges = np.linspace(0, model.context, k + 1).round().astype(int)
         return self.bits_for_blocks(model, list(zip(edges[:-1], edges[1:], strict=True)))

@@ -87,3 +87,15 @@ def test_cli_reduce_attention(capsys):
     assert (r["rounds"], r["mismatches"], r["measured_bits_per_message"], r["n"]) == (4, 0, 5760, 33)
     code = main(["reduce", "attention", "--k", "0"])
     assert code == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+def test_exact_when_the_batch_runs_in_chunks(monkeypatch):
+    monkeypatch.setattr("commlab.models.transformer.CHUNK_ELEMENTS", 21 * 21 * 3)
+    model = random_transformer(4, 2, context=20, seed=5)
+    tokens = np.random.default_rng(4).integers(0, 4, size=(10, 20))
+    blocks = [(0, 7), (7, 20)]
+    assert len(model.chunks(10, 21)) == 4
+    protocol = compile_to_protocol(model, blocks, "attention")
+    result = run(protocol, split_by_blocks(tokens, blocks), seed=0)
+    assert protocol.verify_exact(tokens, result.transcript).mismatches == 0
+    assert np.array_equal(result.output, model.predict(tokens)[:, -1])
