@@ -13,6 +13,8 @@ SMALL = {
     "frontier": {"q": 16, "k": 3, "trials": 60},
     "solvers": {"q": 8, "k": 3, "trials": 40, "windows": (0, 24, 49)},
     "example": {},
+    "depth": {"k_values": (3, 4), "n": 24, "max_layers": 5, "trials": 20},
+    "rank": {"k_values": (4,), "q_values": (2,), "trials": 10},
 }
 
 

@@ -14,6 +14,7 @@ import typer
 
 from commlab._version import __version__
 from commlab.cli import bound as bound_cmd
+from commlab.cli import construct as construct_cmd
 from commlab.cli import hop as hop_cmd
 from commlab.cli import plot as plot_cmd
 from commlab.cli import reduce as reduce_cmd
@@ -55,6 +56,7 @@ app.command("reductions")(reduce_cmd.reductions)
 app.command("bound")(bound_cmd.bound)
 app.command("plot")(plot_cmd.plot)
 app.add_typer(sweep_cmd.sweep_app, name="sweep")
+app.add_typer(construct_cmd.construct_app, name="construct")
 
 
 def main(argv: list[str] | None = None) -> int:

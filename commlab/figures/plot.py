@@ -688,6 +688,17 @@ FIGURES: dict[str, tuple[Callable[..., dict], Callable[[dict], Figure]]] = {
 }
 
 
+def _register_log_depth_figures() -> None:
+    from commlab.figures import depth  # imports this module's COLUMN and WIDTH, so it comes last
+
+    FIGURES.update(
+        {"depth": (depth.depth_data, depth.draw_depth), "rank": (depth.rank_data, depth.draw_rank)}
+    )
+
+
+_register_log_depth_figures()
+
+
 def draw(data: dict[str, Any]) -> Figure:
     """Draw figure data made by one of the data functions (it names its figure)."""
     return FIGURES[data["figure"]][1](data)
