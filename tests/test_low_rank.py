@@ -56,7 +56,8 @@ def test_sweep_reports_thresholds_and_the_bound():
     sweep = rank_sweep((8,), (2,), trials=12, performer_ranks=(64,))
     svd, performer = sweep["curves"]
     assert svd["n"] == 33 and svd["threshold"] == 33 and performer["threshold"] is None
-    assert svd["bound_rank"] == pytest.approx(33 / (8**6 * svd["width"] * 64))
+    # The kernel bound m·r·H·p ≥ c·N/(2k⁶) (docs/theory.md §5, §6) solved for r at c = 1.
+    assert svd["bound_rank"] == pytest.approx(33 / (2 * 8**6 * svd["width"] * 64))
     assert svd["layers"] == 5 < 8
 
 

@@ -176,7 +176,7 @@ def rank_sweep(
             enc = encode(PointerChasing.random(q, k, trials, seed))
             n = enc.tokens.shape[1]
             model = build_hop_transformer(k, n, enc.alphabet).model
-            bound_rank = get_bound("kernel").needed("r", N=n, k=k, m=model.width, H=1, p=64, c=1)
+            bound_rank = float(get_bound("kernel").needed("r", N=n, k=k, m=model.width, H=1, p=64, c=1))
             for method, ranks in (("svd", rank_grid(n + 1)), ("performer", list(performer_ranks))):
                 hits = [
                     int(
