@@ -12,7 +12,7 @@ from typing import Any
 
 from commlab.engine.protocol import Protocol
 from commlab.errors import UnsupportedModel
-from reductions import rnn  # noqa: F401  (registers the built-in reductions)
+from reductions import kernel, rnn  # noqa: F401  (registers the built-in reductions)
 from reductions.layerwise import check_blocks
 from reductions.registry import REGISTRY, Reduction, get_reduction, load_plugins, register
 

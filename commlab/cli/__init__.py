@@ -17,6 +17,7 @@ from commlab.cli import bound as bound_cmd
 from commlab.cli import hop as hop_cmd
 from commlab.cli import plot as plot_cmd
 from commlab.cli import reduce as reduce_cmd
+from commlab.cli import reduce_attention  # noqa: F401  (adds reduce kernel/hybrid/cot/longformer)
 from commlab.cli import run as run_cmd
 from commlab.cli._errors import DEBUG_HINT, exit_code, one_line
 from commlab.errors import CommlabError

@@ -1,0 +1,56 @@
+"""`commlab reduce kernel|hybrid|cot|longformer`: reports, JSON keys, and one-line errors."""
+
+import json
+
+import pytest
+
+from commlab.cli import main
+
+
+def cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_reduce_kernel_json_has_the_rnn_keys_and_its_own(capsys):
+    code, out, err = cli(
+        capsys, "reduce", "kernel", "--layers", "1", "--heads", "2", "--width", "4", "--rank", "3",
+        "--features", "elu", "--q", "4", "--trials", "10", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    r = json.loads(out)
+    assert (r["heads"], r["width"], r["rank"], r["features"], r["layers"], r["rounds"]) == (
+        2,
+        4,
+        3,
+        "elu",
+        1,
+        1,
+    )
+    assert r["bits_per_message"] == r["declared_bits_per_message"] == 2 * 3 * 5 * 32 and r["mismatches"] == 0
+    assert r["corollary"]["name"] == "kernel" and r["corollary"]["applies"]
+    assert r["corollary"]["critical_N"] == pytest.approx(4 * 3 * 2 * 32 * 2**6)  # m·r·H·p·k⁶/c
+
+
+def test_reduce_hybrid_text(capsys):
+    code, out, _ = cli(capsys, "reduce", "hybrid", "--pattern", "gru,kernel", "--width", "4", "--rank", "2",
+                       "--q", "4", "--trials", "5")  # fmt: skip
+    assert code == 0 and "hybrid reduction" in out and "0 mismatches" in out and "corollary" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["kernel", "--rank", "0"],
+        ["kernel", "--heads", "0"],
+        ["kernel", "--features", "relu"],
+        ["kernel", "--format", "float8"],
+        ["hybrid", "--pattern", "gru,attn"],
+        ["hybrid", "--pattern", ""],
+        ["hybrid", "--width", "3", "--heads", "2"],
+    ],
+)
+def test_bad_values_are_one_line_exit_2(capsys, args):
+    code, out, err = cli(capsys, "reduce", *args, "--q", "4", "--trials", "2")
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("Error: ")
