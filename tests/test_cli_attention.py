@@ -54,3 +54,19 @@ def test_reduce_hybrid_text(capsys):
 def test_bad_values_are_one_line_exit_2(capsys, args):
     code, out, err = cli(capsys, "reduce", *args, "--q", "4", "--trials", "2")
     assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("Error: ")
+
+
+def test_reduce_cot_json(capsys):
+    code, out, err = cli(capsys, "reduce", "cot", "--cot-tokens", "1", "--heads", "2", "--width", "4",
+                         "--q", "4", "--trials", "10", "--json")  # fmt: skip
+    assert code == 0, err
+    r = json.loads(out)
+    assert (r["cot_tokens"], r["k"], r["rounds"], r["mismatches"]) == (1, 3, 2, 0)
+    assert r["bits_per_message"] == r["declared_bits_per_message"] == 2 * 6 * 32
+    assert r["corollary"]["bound"].startswith("T + 1 >= k") and r["corollary"]["applies"]
+
+
+@pytest.mark.parametrize("args", [["--cot-tokens", "-1"], ["--heads", "0"], ["--format", "fixed12.6"]])
+def test_reduce_cot_bad_values(capsys, args):
+    code, out, err = cli(capsys, "reduce", "cot", *args, "--q", "4", "--trials", "2")
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("Error: ")

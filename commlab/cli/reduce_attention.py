@@ -15,6 +15,7 @@ from commlab.cli._output import emit
 from commlab.cli.options import JsonOpt, QOpt, SeedOpt, TrialsOpt
 from commlab.cli.reduce import _render_report, reduce_app
 from commlab.errors import SimulationMismatch
+from commlab.io.codecs import number_format
 
 FormatOpt = Annotated[
     str, typer.Option("--format", help="float64, float32, float16, bfloat16 or fixedP[.F].")
@@ -85,7 +86,7 @@ def kernel(
         seed=seed,
         c_value=c,
     )
-    p = report.declared_bits_per_message // (heads * rank * (width + 1))
+    p = number_format(fmt).bits
     _finish(report, "kernel", {"m": width, "r": rank, "H": heads, "p": p, "L": layers}, as_json)
 
 
@@ -128,3 +129,41 @@ def hybrid(
     )
     values = {"s": report.declared_bits_per_message, "R": report.rounds}
     _finish(report, "hop-k", values, as_json)
+
+
+@reduce_app.command("cot")
+def cot(
+    cot_tokens: Annotated[
+        int, typer.Option("--cot-tokens", help="Chain-of-thought tokens N_CoT before the answer.")
+    ] = 3,
+    heads: HeadsOpt = 2,
+    width: Annotated[int, typer.Option("--width", help="Head width m (residual stream H·m).")] = 32,
+    fmt: FormatOpt = "float32",
+    k: KOpt = None,
+    q: QOpt = 64,
+    trials: TrialsOpt = 200,
+    seed: SeedOpt = 0,
+    c: COpt = 1.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compile a one-layer transformer with chain of thought into a (k, N_CoT + 1, H·(m+2)·p)
+    protocol (one round per query, the online softmax continued left to right), verify it bit for
+    bit on encoded pointer chasing, and report its bits against SHT24 Cor 5.6 (corrected).
+
+    Example: commlab reduce cot --cot-tokens 3 --heads 2 --width 32 --json
+    """
+    from reductions.cot import reduce_cot
+
+    report = reduce_cot(
+        cot_tokens=cot_tokens,
+        heads=heads,
+        width=width,
+        fmt=fmt,
+        k=k,
+        q=q,
+        trials=trials,
+        seed=seed,
+        c_value=c,
+    )
+    p = number_format(fmt).bits
+    _finish(report, "cot", {"m": width, "H": heads, "p": p, "T": cot_tokens}, as_json)
