@@ -16,7 +16,7 @@ from commlab.errors import UnsupportedModel
 # isort: off
 # Registering imports, in the order `commlab reductions` lists them and defaults are tried.
 from reductions import rnn  # noqa: F401
-from reductions import kernel, cot  # noqa: F401
+from reductions import kernel, cot, longformer  # noqa: F401
 # isort: on
 from reductions.layerwise import check_blocks
 from reductions.registry import REGISTRY, Reduction, get_reduction, load_plugins, register

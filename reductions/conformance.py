@@ -112,7 +112,7 @@ def _case(reduction: Reduction, model: Any, tokens: np.ndarray, blocks, label: s
         raise SimulationMismatch(
             f"reduction {reduction.name!r} ({label}): output of instance {instance} differs"
         )
-    declared_r, declared_s = reduction.rounds(model), reduction.bits_per_message(model, len(blocks))
+    declared_r, declared_s = reduction.rounds(model), reduction.bits_per_message(model, len(blocks), blocks)
     if protocol.spec.rounds != declared_r or result.bits_per_message != declared_s:
         raise SimulationMismatch(
             f"reduction {reduction.name!r} ({label}): declared R = {declared_r}, s = {declared_s} but the "

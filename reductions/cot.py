@@ -141,7 +141,7 @@ class CoTReduction(Reduction):
     def rounds(self, model):
         return model.cot_tokens + 1
 
-    def bits_per_message(self, model, k):
+    def bits_per_message(self, model, k, blocks=None):
         return _posted_bits(model, k)
 
     def compile(self, model, blocks):

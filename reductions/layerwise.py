@@ -139,7 +139,7 @@ class LayerwiseReduction(Reduction):
     def rounds(self, model):
         return len(model.layers)
 
-    def bits_per_message(self, model, k):
+    def bits_per_message(self, model, k, blocks=None):
         return LayerwiseProtocol(self.name, model, [(i, i + 1) for i in range(k)]).spec.max_bits
 
     def compile(self, model, blocks):

@@ -70,3 +70,21 @@ def test_reduce_cot_json(capsys):
 def test_reduce_cot_bad_values(capsys, args):
     code, out, err = cli(capsys, "reduce", "cot", *args, "--q", "4", "--trials", "2")
     assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("Error: ")
+
+
+def test_reduce_longformer_json(capsys):
+    code, out, err = cli(capsys, "reduce", "longformer", "--layers", "1", "--heads", "1", "--width", "2",
+                         "--window", "3", "--global-every", "4", "--q", "4", "--trials", "10", "--json")  # fmt: skip
+    assert code == 0, err
+    r = json.loads(out)
+    assert (r["window"], r["global_every"], r["rounds"], r["mismatches"]) == (3, 4, 1, 0)
+    assert r["bits_per_message"] == r["declared_bits_per_message"] == (3 - 1 + 2) * 2 * 2 * 32
+    assert r["corollary"]["name"] == "longformer"
+
+
+@pytest.mark.parametrize(
+    "args", [["--window", "100"], ["--window", "0"], ["--global-every", "0"], ["--heads", "0"]]
+)
+def test_reduce_longformer_bad_values(capsys, args):
+    code, out, err = cli(capsys, "reduce", "longformer", *args, "--q", "4", "--trials", "2")
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("Error: ")
