@@ -22,7 +22,7 @@ from commlab.io.codecs import decode, encode
 from commlab.models.cot import ChainOfThought
 from reductions.registry import Reduction, register
 
-__all__ = ["CoTProtocol", "CoTReduction", "reduce_cot"]
+__all__ = ["CoTProtocol", "CoTReduction", "cot_solver_curve", "reduce_cot"]
 
 
 def _posted_bits(model: ChainOfThought, k: int) -> int:
@@ -179,4 +179,48 @@ def reduce_cot(
     params = {"cot_tokens": cot_tokens, "heads": heads, "width": width, "format": model.fmt.name}
     return reduce_on_pointer_chasing(
         model, k=k, q=q, trials=trials, seed=seed, reduction="cot", c_value=c_value, params=params
+    )
+
+
+def cot_solver_curve(
+    q: int, k: int, budgets: list[int], *, trials: int, seed: int = 0, fmt: str = "float32", progress=None
+):
+    """The hop-following chain-of-thought model (:func:`commlab.models.cot.hop_cot_model`) on
+    encoded (q, k) pointer chasing, one point per CoT budget N_CoT, each compiled and verified bit
+    for bit. Its messages are H·(m + 2)·p = 4·p bits whatever the budget; its accuracy is 1 exactly
+    at N_CoT = 2k (two tokens per hop) and 0 otherwise, with N_CoT + 1 rounds.
+
+    Raises
+    ------
+    InvalidParameter
+        When the scratchpad vocabulary ((2q + 2)·(N + N_CoT + 1) pair tokens) would need more than
+        5·10⁷ embedding numbers.
+
+    Examples
+    --------
+    >>> curve = cot_solver_curve(4, 2, [3, 4], trials=20)
+    >>> curve.accuracy, curve.rounds, curve.bits_per_message
+    ([0.0, 1.0], [4, 5], [128, 128])
+    """
+    from commlab.errors import InvalidParameter
+    from commlab.models.cot import hop_cot_model
+    from reductions.experiment import solver_curve
+
+    alphabet, n = 2 * q + 2, 2 * k * q + 1
+    context = n + max(budgets, default=0) + 1
+    numbers = (alphabet * (context + 1)) * (alphabet + 2 * context + 6)
+    if numbers > 5 * 10**7:
+        raise InvalidParameter(
+            f"the hop-following CoT model for q = {q}, k = {k} needs {numbers:.3g} embedding numbers "
+            "(its vocabulary has (2q + 2)·(N + N_CoT + 1) pair tokens); use a smaller q or k"
+        )
+    return solver_curve(
+        "one-layer CoT, hard attention (2 tokens per hop)",
+        lambda budget: hop_cot_model(alphabet, n + budget + 1, budget, fmt),
+        list(budgets),
+        q=q,
+        k=k,
+        trials=trials,
+        seed=seed,
+        progress=progress,
     )

@@ -99,3 +99,26 @@ def test_reduce_cot_report():
     report = reduce_cot(cot_tokens=2, heads=2, width=4, q=4, trials=20)
     assert (report.k, report.rounds, report.mismatches) == (4, 3, 0)
     assert report.bits_per_message == report.declared_bits_per_message == 2 * 6 * 32
+
+
+@settings(max_examples=30, deadline=None)
+@given(hops=st.integers(0, 3), n=st.integers(2, 25), alphabet=st.integers(2, 5), seed=st.integers(0, 999))
+def test_the_hop_following_model_answers_hop_h_with_2h_tokens(hops, n, alphabet, seed):
+    from commlab.models.cot import hop_cot_model
+    from commlab.problems.hop import hop_k
+
+    tokens = np.random.default_rng(seed).integers(0, alphabet, size=(20, n))
+    model = hop_cot_model(alphabet, n + 2 * hops + 1, 2 * hops)
+    truth, predicted = hop_k(tokens, hops)[:, -1], model.predict(tokens)
+    exists = truth >= 0  # the model assumes the hops exist (no ⊥ detection)
+    np.testing.assert_array_equal(predicted[exists], truth[exists])
+
+
+def test_cot_solver_curve_jumps_exactly_at_two_tokens_per_hop():
+    from reductions.cot import cot_solver_curve
+
+    curve = cot_solver_curve(4, 3, [4, 5, 6, 7], trials=30)
+    assert curve.accuracy == [0.0, 0.0, 1.0, 0.0] and curve.mismatches == [0] * 4
+    assert curve.rounds == [5, 6, 7, 8] and set(curve.bits_per_message) == {4 * 32}
+    with pytest.raises(InvalidParameter, match="needs .* embedding numbers"):
+        cot_solver_curve(64, 4, [8], trials=1)

@@ -34,7 +34,7 @@ from commlab.io.codecs import NumberFormat, UInt, bits_for, number_format
 from commlab.models.arith import Arith
 from commlab.models.ops import attention, causal_mask, online_softmax_step
 
-__all__ = ["CoTForward", "ChainOfThought", "random_cot_model"]
+__all__ = ["CoTForward", "ChainOfThought", "hop_cot_model", "random_cot_model"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -319,3 +319,125 @@ def random_cot_model(
     }
     info = {"cot_tokens": cot_tokens, "heads": heads, "width": width, "seed": seed}
     return ChainOfThought(alphabet, cot_tokens, heads, width, fmt, params, width**-0.5, info=info)
+
+
+def hop_cot_model(
+    alphabet: int, context: int, cot_tokens: int, fmt: str | NumberFormat = "float32"
+) -> ChainOfThought:
+    """A chain-of-thought model with hard (scaled) attention that follows hops, two CoT tokens per
+    hop: with N_CoT = 2h its answer is hop_h(X)_N whenever the first h hops exist (so on every
+    encoded pointer-chasing instance with h = k), in one head with values of width m = 2.
+
+    Its scratchpad tokens are *pairs* (x, p) — "token x, at position p" — and *positions* p. Scores
+    are integers (exact in float32, where e^{−128} underflows to 0, so the attention is exactly hard):
+
+    - ⟨s⟩ attends to the last input position N − 1 and writes the pair (X_{N−1}, N − 1);
+    - a pair (x, p) attends to the largest a < p with X_a = x (score Λ·[X_a = x] + δ·a − Λ·[a ≥ p])
+      and writes the position a + 1 = find¹(p);
+    - a position p attends to position p (score Λ·[a = p]) and writes the pair (X_p, p).
+
+    Keys are (one-hot token, one-hot position, "generated" flag); every generated position's key
+    carries a large negative score, so queries read only the input. The readout decodes the value
+    (X_a, a) as the pair or position nearest to it (logits 2x·X − x² + 2t·a − t²). A pair answers its
+    token; a position answers ⊥. With N_CoT < 2k, or odd, the answer is an earlier hop or ⊥.
+
+    Parameters
+    ----------
+    alphabet : int
+        Input tokens 0..alphabet−1.
+    context : int
+        Positions the model covers (N + N_CoT + 1 at least).
+    cot_tokens : int
+        N_CoT.
+
+    Examples
+    --------
+    >>> from commlab.problems.hop import hop_k
+    >>> x = np.array([[1, 0, 4, 1, 2, 0, 1, 4, 1, 3, 4, 0]])
+    >>> model = hop_cot_model(alphabet=5, context=17, cot_tokens=4)
+    >>> int(model.predict(x)[0]), int(hop_k(x, 2)[0, -1])
+    (2, 2)
+    """
+    if not isinstance(context, (int, np.integer)) or context < 1:
+        raise InvalidParameter(f"context must be an integer >= 1, got {context}")
+    fmt = number_format(fmt)
+    a_, c_ = alphabet, context
+    start, pos0, pair0 = a_, a_ + 1, a_ + 1 + c_
+    vocab = pair0 + a_ * c_
+    tok, pos, qp = np.arange(a_), a_ + np.arange(c_), a_ + c_ + np.arange(c_)
+    gen, one, find, fetch, osym, opos = a_ + 2 * c_ + np.arange(6)
+    d, dk = a_ + 2 * c_ + 6, a_ + c_ + 1
+    step = 128.0  # δ: the score gap between neighbouring positions; e^{−128} is 0 in float32
+    big = step * (c_ + 1)  # Λ: outweighs any δ·a
+    ramp = step * np.arange(c_)
+
+    embedding = np.zeros((vocab, d))
+    embedding[tok, tok] = 1
+    embedding[:, one] = 1
+    embedding[start:, gen] = 1
+    embedding[start, [fetch]] = 1
+    embedding[start, qp] = ramp
+    embedding[pos0 + np.arange(c_), fetch] = 1
+    embedding[pos0 + np.arange(c_), qp] = big  # Λ·[a = p]
+    pairs = np.arange(a_ * c_)
+    x_of, p_of = pairs // c_, pairs % c_
+    embedding[pair0 + pairs, x_of] = 1
+    embedding[pair0 + pairs, find] = 1
+    embedding[(pair0 + pairs)[:, None], qp[None, :]] = ramp[None, :] - big * (
+        np.arange(c_)[None, :] >= p_of[:, None]
+    )
+    positions = np.zeros((c_, d))
+    positions[np.arange(c_), pos] = 1
+
+    w_k, w_q = np.zeros((d, dk)), np.zeros((d, dk))
+    w_k[tok, np.arange(a_)] = 1
+    w_k[pos, a_ + np.arange(c_)] = 1
+    w_k[gen, dk - 1] = 1
+    w_q[tok, np.arange(a_)] = big
+    w_q[qp, a_ + np.arange(c_)] = 1
+    w_q[one, dk - 1] = -3 * big  # outweighs every other term: generated positions are never read
+    w_v = np.zeros((d, 2))
+    w_v[tok, 0] = np.arange(a_)
+    w_v[pos, 1] = np.arange(c_)
+    w_o = np.zeros((2, d))
+    w_o[0, osym], w_o[1, opos] = 1, 1
+
+    bonus = 2.0 * (a_**2 + c_**2) + 8  # a token of the wrong kind never wins
+    readout = np.zeros((d, vocab))
+    readout[one, :pos0] = -2 * bonus
+    t = np.arange(c_)
+    readout[opos, pos0 + t] = 2 * t
+    readout[one, pos0 + t] = 2 * t - t**2  # −(t − (a + 1))² up to a constant
+    readout[find, pos0 + t] = bonus
+    readout[osym, pair0 + pairs] = 2 * x_of
+    readout[opos, pair0 + pairs] = 2 * p_of
+    readout[one, pair0 + pairs] = -(x_of**2) - p_of**2
+    readout[fetch, pair0 + pairs] = bonus
+
+    answers = np.full(vocab, -1)
+    answers[:a_] = np.arange(a_)
+    answers[pair0 + pairs] = x_of
+    params = {
+        "embedding": embedding,
+        "positions": positions,
+        "W_q": w_q,
+        "W_k": w_k,
+        "W_v": w_v,
+        "W_o": w_o,
+        "readout": readout,
+    }
+    params = {name: fmt.round(value) for name, value in params.items()}
+    info = {"cot_tokens": cot_tokens, "heads": 1, "width": 2, "context": context, "solver": "hop"}
+    return ChainOfThought(
+        alphabet,
+        cot_tokens,
+        1,
+        2,
+        fmt,
+        params,
+        1.0,
+        start,
+        answers,
+        f"hop-following CoT ({cot_tokens} tokens)",
+        info,
+    )
