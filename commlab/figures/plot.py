@@ -208,12 +208,18 @@ def solvers_data(
 ) -> dict[str, Any]:
     """Accuracy against measured state bits for each hop_k solver on encoded (q, k) pointer chasing
     (default: the window RNN), and the bound c·N/k⁶ that one-round (L = 1 < k) models must meet."""
+    from reductions.cot import cot_solver_curve
     from reductions.experiment import window_solver_curve
 
     n = 2 * k * q + 1
     windows = list(windows or sorted({0, n // 4, n // 2, 3 * n // 4, n - 2 * q, n - q, n - q // 2, n - 1, n}))
     with progress_bar("solvers", len(windows), progress) as advance:
         curves = [window_solver_curve(q, k, windows, trials=trials, seed=seed, progress=advance).to_dict()]
+        skipped = []
+        try:  # the hop-following CoT, one CoT token short of 2k and at 2k: 4·p bits, N_CoT + 1 rounds
+            curves.append(cot_solver_curve(q, k, [2 * k - 1, 2 * k], trials=trials, seed=seed).to_dict())
+        except InvalidParameter as too_big:  # its scratchpad vocabulary grows as q·N
+            skipped.append(str(too_big))
     return {
         "figure": "solvers",
         "q": q,
@@ -224,6 +230,7 @@ def solvers_data(
         "trials": trials,
         "seed": seed,
         "curves": curves,
+        "skipped": skipped,
         "version": __version__,
     }
 
