@@ -84,3 +84,17 @@ def test_reduce_longformer_report():
     assert (report.k, report.rounds, report.mismatches) == (3, 2, 0)
     # blocks of 16 positions hold 2 globals each: (4 − 1 + 2)·2·1·2·32
     assert report.bits_per_message == report.declared_bits_per_message == 5 * 4 * 32
+
+
+@pytest.mark.parametrize(("window", "every"), [(1, 1), (1, 7), (9, 1)])
+def test_edge_windows_and_all_global_positions(window, every):
+    """w = 1 carries no window (only globals travel); g = 1 makes every position global."""
+    seeds = iter(range(1000))
+    report = check_reduction(
+        "longformer",
+        lambda alphabet, rng: random_longformer_model(
+            2, 1, 2, window, every, alphabet, "bfloat16", seed=next(seeds)
+        ),
+        audit=False,
+    )
+    assert report.declared_bits == report.measured_bits
