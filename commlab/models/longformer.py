@@ -118,9 +118,9 @@ class LongformerLayer:
         hidden = gelu_new(a, a.add(a.mm(self._norm(y, "ln2"), p["W_1"]), p["b_1"]))
         return a.add(y, a.add(a.mm(hidden, p["W_2"]), p["b_2"]))
 
-    def keys_of(self, t: int, start: int) -> tuple[np.ndarray, np.ndarray]:
-        """For query t: the global positions before its window (all < ``start`` or not) and its
-        window positions, each in increasing order; positions before 0 are left out."""
+    def keys_of(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """For query t: the global positions before its window and its window positions, each in
+        increasing order (positions before 0 are left out)."""
         first = max(0, t - self.window + 1)
         earlier = np.arange(self.globals_every - 1, first, self.globals_every)
         return earlier, np.arange(first, t + 1)
@@ -157,7 +157,7 @@ class LongformerLayer:
         outputs = np.empty_like(x) if n else x[:0]
         for t in range(n):
             position = start + t
-            earlier, local = self.keys_of(position, start)
+            earlier, local = self.keys_of(position)
             order = np.concatenate([earlier, local])
             k = np.stack([keys[int(s)][0] for s in order], axis=2)
             v = np.stack([keys[int(s)][1] for s in order], axis=2)
