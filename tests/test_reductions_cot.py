@@ -46,7 +46,7 @@ def test_conformance_in_every_format(fmt, cot):
         "cot",
         lambda alphabet, rng: random_cot_model(cot, 2, 3, alphabet, fmt, seed=next(seeds)),
         seed=len(fmt) + cot,
-        audit=(fmt == "float32"),
+        audit=(fmt == "float32" and cot == 2),  # one audit: each spawns a process per player
     )
     assert report.cases == 6 and report.declared_bits == report.measured_bits
     assert report.rounds == [cot + 1] * 6
