@@ -10,7 +10,6 @@ with recurrent ones through the same protocol, with no new code; its s is its la
 
 from __future__ import annotations
 
-from commlab.models.hybrid import HYBRID_KINDS
 from commlab.models.kernel import KernelAttention
 from reductions.layerwise import LayerwiseReduction
 from reductions.registry import register
@@ -59,7 +58,7 @@ class HybridReduction(LayerwiseReduction):
     """
 
     name = "hybrid"
-    family = f"hybrid stacks of recurrent and kernel-attention layers ({', '.join(HYBRID_KINDS)})"
+    family = f"hybrid stacks of recurrent and kernel-attention layers ({', '.join(sorted(RECURRENT_KINDS))}, kernel)"
     bound = "L ≥ k or s = (largest layer state) = Ω(N/k⁶)  [SHT24 Cor 5.2, 5.3]"
     references = "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.2–5.3 (arXiv:2402.09268)"
     layer_kinds = RECURRENT_KINDS | {KernelAttention.kind}
