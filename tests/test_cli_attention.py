@@ -30,7 +30,7 @@ def test_reduce_kernel_json_has_the_rnn_keys_and_its_own(capsys):
     )
     assert r["bits_per_message"] == r["declared_bits_per_message"] == 2 * 3 * 5 * 32 and r["mismatches"] == 0
     assert r["corollary"]["name"] == "kernel" and r["corollary"]["applies"]
-    assert r["corollary"]["critical_N"] == pytest.approx(4 * 3 * 2 * 32 * 2**6)  # m·r·H·p·k⁶/c
+    assert r["corollary"]["critical_N"] == pytest.approx(2 * 4 * 3 * 2 * 32 * 2**6)  # 2·m·r·H·p·k⁶/c
 
 
 def test_reduce_hybrid_text(capsys):

@@ -75,7 +75,7 @@ def test_reduce_kernel_and_hybrid_report_declared_equal_measured():
     report = reduce_kernel(layers=2, heads=2, width=4, rank=3, q=4, trials=20)
     assert (report.k, report.rounds, report.mismatches) == (3, 2, 0)
     assert report.bits_per_message == report.declared_bits_per_message == 2 * 3 * 5 * 32
-    assert report.bound[0]["critical_N"] == 960 * 3**6
+    assert report.bound[0]["critical_N"] == 2 * 960 * 3**6  # N* = 2·s·k⁶/c (docs/theory.md §5)
     hybrid = reduce_hybrid(pattern="gru,kernel,gru", width=4, rank=2, q=4, trials=20, fmt="bfloat16")
     assert (hybrid.k, hybrid.rounds, hybrid.mismatches) == (4, 3, 0)
     assert hybrid.bits_per_message == hybrid.declared_bits_per_message == 2 * 5 * 16
