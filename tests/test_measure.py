@@ -213,4 +213,4 @@ def test_the_k_minus_1_round_gap_to_assadi_n_is_of_order_k4_for_every_k():
     for k in (2, 3, 4, 6, 8):
         found = smallest_budget(q, k, k - 1, protocol="chunked", trials=20, seed=0)
         ratio = found.bits_per_message * k**5 / q / k**4
-        assert 1 / 3 <= ratio <= 2 / 3 + 1e-3, (k, found.bits_per_message, ratio)
+        assert 1 / 3 <= ratio <= 2 / 3 + k / q, (k, found.bits_per_message, ratio)  # + k/q: the ceiling
