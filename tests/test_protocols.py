@@ -65,7 +65,7 @@ def test_sampling_is_right_whenever_it_completes(q, k, data):
     result = simulate("sampling", q=q, k=k, trials=30, seed=seed, m=m, rounds=rounds)
     protocol = Sampling(q, k, m=m, rounds=rounds)
     inst = PointerChasing.random(q, k, 30, seed)
-    samples, _ = protocol.samples(__import__("commlab").PublicCoins(seed), 30)
+    samples, _ = protocol.samples(__import__("commlab").PublicCoins(seed, 30))
     path = inst.path()
     free = (samples == path[:, 1:k, None]).any(axis=2).sum(axis=1)
     completed = k - free <= rounds
