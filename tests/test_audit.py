@@ -1,7 +1,9 @@
 """Every leak of issue 10 §4 has a protocol here (tests/cheats.py) that the engine accepted before
 and that ``run`` or ``audit_isolation`` now refuses — or that no longer leaks at all."""
 
+import itertools
 import os
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -62,6 +64,18 @@ def test_length_can_no_longer_carry_a_third_value():
         ProtocolViolation, match=r"round 1, P_2: instance 0 wrote 0 bits but the protocol's public length"
     ):
         run(cheats.LengthCarriesATrit(), [x1, x2], truth=(x1 == x2).astype(int))
+
+
+def test_with_real_one_bit_messages_trit_equality_succeeds_at_most_7_in_9():
+    """docs/engine.md: every deterministic protocol (P_2 sends f(x2) in {0, 1}, P_1 answers
+    g(x1, f(x2))) on uniform inputs; randomness cannot beat the best deterministic one."""
+    values = range(3)
+    best = 0
+    for f in itertools.product((0, 1), repeat=3):
+        for g in itertools.product((0, 1), repeat=6):
+            right = sum(g[2 * x1 + f[x2]] == (x1 == x2) for x1 in values for x2 in values)
+            best = max(best, right)
+    assert Fraction(best, 9) == Fraction(7, 9)
 
 
 def test_a_length_rule_that_reads_private_state_is_caught_by_the_audit():

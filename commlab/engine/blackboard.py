@@ -163,22 +163,28 @@ class Blackboard:
         """A read-only view of the board as it is now."""
         return BoardView(self.spec, self.batch, self._published, len(self._records))
 
-    def public_lengths(self, round: int, player: int, length: object) -> np.ndarray:
-        """Check what a protocol's public length rule gave for this turn: an integer, or one per
-        instance, each in 0..s. Returns them as ``batch`` int64."""
+    def public_lengths(self, round: int, player: int, length: object) -> int | np.ndarray:
+        """Check what a protocol's public length rule gave for this turn: an integer (every
+        instance) or one per instance, each in 0..s. Returns an ``int`` or ``batch`` int64."""
         where = f"round {round}, P_{player}"
-        value = (
-            np.array(length, copy=True, subok=False) if isinstance(length, np.ndarray) else np.asarray(length)
-        )
-        if value.dtype.kind not in "ui" or value.shape not in ((), (self.batch,)):
+        if isinstance(length, (int, np.integer)) and not isinstance(length, (bool, np.bool_)):
+            if not 0 <= length <= self.spec.max_bits:
+                raise ProtocolViolation(
+                    f"{where}: message_length gives {length} bits; it must lie in 0..s = 0..{self.spec.max_bits}"
+                )
+            return int(length)
+        value = np.array(length, copy=True, subok=False) if isinstance(length, np.ndarray) else None
+        if value is None or value.dtype.kind not in "ui" or value.shape not in ((), (self.batch,)):
             raise ProtocolViolation(
                 f"{where}: message_length must give an integer or {self.batch} integers, got {length!r}"
             )
-        value = np.broadcast_to(value.astype(np.int64), (self.batch,))
-        if value.size and (value.min() < 0 or value.max() > self.spec.max_bits):
+        if value.shape == ():
+            return self.public_lengths(round, player, int(value))
+        value = value.astype(np.int64)
+        if value.min() < 0 or value.max() > self.spec.max_bits:
+            bad = int(value.max()) if value.max() > self.spec.max_bits else int(value.min())
             raise ProtocolViolation(
-                f"{where}: message_length gives {int(value.max()) if value.max() > 0 else int(value.min())} "
-                f"bits; it must lie in 0..s = 0..{self.spec.max_bits}"
+                f"{where}: message_length gives {bad} bits; it must lie in 0..s = 0..{self.spec.max_bits}"
             )
         return value
 
@@ -199,19 +205,18 @@ class Blackboard:
     def _append(self, record: Record, lengths: np.ndarray | int) -> None:
         self._records.append(record)
         self._published.append(record)
-        if np.isscalar(lengths):
-            self._by_turn[record.round - 1, record.player - 1] = lengths * self.batch
-            self._totals += lengths
+        if isinstance(lengths, int):
+            if lengths:
+                self._by_turn[record.round - 1, record.player - 1] = lengths * self.batch
+                self._totals += lengths
         else:
             self._by_turn[record.round - 1, record.player - 1] = lengths.sum()
             self._totals += lengths
 
-    def silent(self, round: int, player: int) -> Message:
+    def silent(self, round: int, player: int) -> None:
         """Write the empty message for every instance (a turn whose public length is 0)."""
         self._check_turn(round, player)
-        record = Record(round, player, 0, b"", self._silence)
-        self._append(record, 0)
-        return message_from_record(record, self.batch)
+        self._append(Record(round, player, 0, b"", self._silence), 0)
 
     def write(self, round: int, player: int, payload: object, length: object = None) -> Message:
         """Meter and append P_player's message for round ``round``; return what was written.
@@ -229,6 +234,7 @@ class Blackboard:
         """
         where = self._check_turn(round, player)
         required = self.public_lengths(round, player, self.spec.max_bits if length is None else length)
+        required = np.full(self.batch, required, dtype=np.int64) if np.isscalar(required) else required
         bits, lengths = _as_bits(payload, self.batch, where)
         longest = int(lengths.max(initial=0))
         if longest > self.spec.max_bits:

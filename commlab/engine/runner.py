@@ -240,7 +240,7 @@ def _play(pristine, spec, inputs, seed, ids, isolated) -> tuple[Transcript, np.n
             else:
                 length = public.length(round, player, board.view())
             length = board.public_lengths(round, player, length)
-            if not length.any():
+            if length == 0 if isinstance(length, int) else not length.any():
                 board.silent(round, player)
                 continue
             said = (
