@@ -176,3 +176,24 @@ def test_views_show_the_board_as_it_was():
     )
     with pytest.raises(KeyError, match="P_1 has not written in round 1 yet"):
         early.message(1, 1)
+
+
+class Carrier(np.ndarray):
+    """An array with a payload attribute that would survive pickling."""
+
+    def __reduce__(self):
+        reduced = super().__reduce__()
+        return (*reduced[:2], (*reduced[2], getattr(self, "payload", None)))
+
+    def __setstate__(self, state):
+        self.payload = state[-1]
+        super().__setstate__(state[:-1])
+
+
+def test_what_players_read_is_a_plain_array_with_nothing_attached():
+    payload = np.ones((2, 2), dtype=np.uint8).view(Carrier)
+    payload.payload = "the whole input"
+    board = Blackboard(SPEC, batch=2)
+    board.write(1, 2, payload, length=2)
+    for message in (board.view().message(1, 2), board.transcript().message(1, 2)):
+        assert type(message.bits) is np.ndarray and not hasattr(message.bits, "payload")
