@@ -260,6 +260,19 @@ class Blackboard:
         self._longest = max(self._longest, width)
         return message_from_record(record, self.batch)
 
+    def records(self, start: int = 0) -> tuple[Record, ...]:
+        """The board's immutable records from the ``start``-th on (what an isolated player is sent)."""
+        return tuple(self._records[start:])
+
+    def extend(self, records: tuple[Record, ...] | list[Record]) -> None:
+        """Append records another board wrote and metered, in turn (an isolated player's replica
+        of the parent's board)."""
+        for record in records:
+            self._check_turn(record.round, record.player)
+            lengths = np.frombuffer(record.lengths, dtype=np.int64)
+            self._append(record, lengths.copy())
+            self._longest = max(self._longest, record.width)
+
     def last(self) -> Message:
         """A fresh read-only copy of the last message written (P_1's in round R, once the run is over)."""
         return message_from_record(self._records[-1], self.batch)

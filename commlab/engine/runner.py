@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from commlab.engine.blackboard import Blackboard, BoardView
-from commlab.engine.ir import Message, ProtocolSpec, Record, RunResult, Transcript, message_from_record
+from commlab.engine.blackboard import Blackboard
+from commlab.engine.ir import ProtocolSpec, RunResult, Transcript
 from commlab.engine.protocol import Protocol, PublicCoins
 from commlab.errors import InvalidParameter, IsolationViolation, ProtocolViolation
 
@@ -106,8 +106,8 @@ def _own_copy(x: Any) -> Any:
 
 
 class _Here:
-    """A player (or, with ``player=None``, the public side) run in the engine's own process, with
-    its own copy of the protocol."""
+    """A player (or, with ``player=None``, the public side: lengths and output) run in the engine's
+    own process, with its own copy of the protocol."""
 
     def __init__(self, pristine: Protocol, player: int | None, own: Any, seed: int, ids: np.ndarray):
         self.protocol, self.pristine = copy.deepcopy(pristine), pristine
@@ -115,14 +115,14 @@ class _Here:
         self.coins = PublicCoins(seed, ids, player)
         self.memory: dict = {}
 
-    def speak(self, round: int, view: BoardView):
-        return self.protocol.speak(self.player, round, self.own, view, self.coins, self.memory)
+    def speak(self, round: int, board: Blackboard):
+        return self.protocol.speak(self.player, round, self.own, board.view(), self.coins, self.memory)
 
-    def length(self, round: int, player: int, view: BoardView):
-        return self.protocol.message_length(round, player, view, self.coins, self.memory)
+    def length(self, round: int, player: int, board: Blackboard):
+        return self.protocol.message_length(round, player, board.view(), self.coins, self.memory)
 
-    def decode(self, message: Message):
-        return copy.deepcopy(self.pristine).decode(message)
+    def decode(self, board: Blackboard):
+        return copy.deepcopy(self.pristine).decode(board.last())
 
     def close(self) -> None:
         pass
@@ -130,30 +130,32 @@ class _Here:
 
 def _serve(conn, protocol: bytes, spec: ProtocolSpec, batch: int, player, own: bytes, seed, ids, env) -> None:
     """Body of an isolated process: it knows its input (none for the public side), what the parent
-    sends of the board, and the clean environment."""
+    sends of the board, and the environment the parent started with."""
     os.environ.clear()
     os.environ.update(env)
     here = _Here(pickle.loads(protocol), player, pickle.loads(own), seed, ids)
-    records: list[Record] = []
+    replica = Blackboard(spec, batch)  # this process's copy of the board, fed by the parent
     while True:
         request = conn.recv()
         if request is None:
             return
         kind, round, speaker, new = request
         try:
-            if kind == "decode":
-                said = here.decode(message_from_record(new[0], batch))
+            replica.extend(new)
+            if kind == "speak":
+                said = here.speak(round, replica)
+            elif kind == "length":
+                said = here.length(round, speaker, replica)
             else:
-                records.extend(new)
-                view = BoardView(spec, batch, records, len(records))
-                said = here.speak(round, view) if kind == "speak" else here.length(round, speaker, view)
+                said = here.decode(replica)
             conn.send(("ok", said))
         except Exception:  # reported to the parent, which raises IsolationViolation
             conn.send(("error", traceback.format_exc(limit=4)))
 
 
 class _Apart:
-    """A player (or the public side) in its own spawned process, kept for the whole run."""
+    """A player (or the public side) in its own spawned process, kept for the whole run; it is sent
+    each message of the board once."""
 
     def __init__(
         self, protocol: bytes, player: int | None, own: Any, seed: int, ids: np.ndarray, spec, batch
@@ -165,11 +167,10 @@ class _Apart:
         self._process = context.Process(target=_serve, args=args, daemon=True)
         self._process.start()
         self._sent = 0
-        self._records: list[Record] = []
 
-    def _ask(self, kind: str, round: int, speaker: int, records: list[Record]):
-        new = records[self._sent :] if kind != "decode" else records
-        self._sent = len(records) if kind != "decode" else self._sent
+    def _ask(self, kind: str, round: int, speaker: int, board: Blackboard):
+        new = board.records(self._sent)
+        self._sent += len(new)
         self._conn.send((kind, round, speaker, new))
         status, said = self._conn.recv()
         if status == "error":
@@ -180,6 +181,15 @@ class _Apart:
                 "state shared outside the board"
             )
         return said
+
+    def speak(self, round: int, board: Blackboard):
+        return self._ask("speak", round, self.player, board)
+
+    def length(self, round: int, player: int, board: Blackboard):
+        return self._ask("length", round, player, board)
+
+    def decode(self, board: Blackboard):
+        return self._ask("decode", board.spec.rounds, 1, board)
 
     def close(self) -> None:
         try:
@@ -232,25 +242,14 @@ def _play(pristine, spec, inputs, seed, ids, isolated) -> tuple[Transcript, np.n
     else:
         public = _Here(pristine, None, None, seed, ids)
         players = {j: _Here(pristine, j, _own_copy(inputs[j - 1]), seed, ids) for j in spec.speaking_order}
-    records = board._published
     try:
         for round, player in spec.turns:
-            if isolated:
-                length = public._ask("length", round, player, records)
-            else:
-                length = public.length(round, player, board.view())
-            length = board.public_lengths(round, player, length)
+            length = board.public_lengths(round, player, public.length(round, player, board))
             if length == 0 if isinstance(length, int) else not length.any():
-                board.silent(round, player)
-                continue
-            said = (
-                players[player]._ask("speak", round, player, records)
-                if isolated
-                else players[player].speak(round, board.view())
-            )
-            board.write(round, player, said, length)
-        last = board._records[-1]
-        output = public._ask("decode", spec.rounds, 1, [last]) if isolated else public.decode(board.last())
+                board.silent(round, player)  # nothing to say: the player is not called
+            else:
+                board.write(round, player, players[player].speak(round, board), length)
+        output = public.decode(board)
     finally:
         for p in (public, *players.values()):
             p.close()
