@@ -62,9 +62,18 @@ def check_batch_independence(
     """Check that every instance runs as if it were alone: the same transcript and output whatever
     other instances share its batch and wherever it sits in it.
 
-    Runs the batch as given, reversed, its first half on its own, and ``alone`` instances (the
-    first, the last, one in the middle) each in a batch of one; every instance keeps its number, so
-    it draws the same coins everywhere.
+    Runs the batch as given, reversed, its first half on its own, and ``alone`` instances evenly
+    spread over the batch (the first and the last among them) each in a batch of one; every
+    instance keeps its number, so it draws the same coins everywhere.
+
+    Parameters
+    ----------
+    protocol : Protocol
+    inputs : sequence of length k
+        As for :func:`commlab.run`.
+    seed : int
+    alone : int
+        How many instances also run on their own (default 3: the first, the middle and the last).
 
     Returns
     -------
@@ -98,12 +107,12 @@ def _batch_independence(
     ids = instance_numbers(None, batch)
     whole, output = play(pristine, spec, inputs, seed, ids, isolated=False)
     half = np.arange((batch + 1) // 2)
-    singles = sorted({0, batch - 1, batch // 2}) if alone else []
+    singles = np.unique(np.linspace(0, batch - 1, alone).round().astype(int)) if alone > 0 else []
     arrangements = [
         ("reversed in its batch", np.arange(batch)[::-1]),
         ("with only the first half of its batch", half),
     ]
-    arrangements += [("alone in a batch of one", np.array([b])) for b in singles[:alone]]
+    arrangements += [("alone in a batch of one", np.array([b])) for b in singles]
     for how, order in arrangements:
         if np.array_equal(order, np.arange(batch)):
             continue  # the arrangement already run
@@ -137,7 +146,8 @@ def audit_isolation(
         As for :func:`commlab.run`.
     seed : int
     alone : int
-        How many instances the batch-independence check also runs on their own.
+        How many instances the batch-independence check also runs on their own (default 3: the
+        first, the middle and the last).
 
     Returns
     -------

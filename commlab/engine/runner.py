@@ -153,6 +153,17 @@ def _serve(conn, protocol: bytes, spec: ProtocolSpec, batch: int, player, own: b
             conn.send(("error", traceback.format_exc(limit=4)))
 
 
+def _isolated_context():
+    """Where isolated players start: forked from a fork server that was itself started as a fresh
+    interpreter and only imported commlab — so each player begins from a clean import, without
+    this process's state, and without paying for the imports again."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(["commlab.engine.runner"])
+    return context
+
+
 class _Apart:
     """A player (or the public side) in its own spawned process, kept for the whole run; it is sent
     each message of the board once."""
@@ -161,7 +172,7 @@ class _Apart:
         self, protocol: bytes, player: int | None, own: Any, seed: int, ids: np.ndarray, spec, batch
     ):
         self.player = player
-        context = mp.get_context("spawn")
+        context = _isolated_context()
         self._conn, child = context.Pipe()
         args = (child, protocol, spec, batch, player, pickle.dumps(own), seed, ids, _CLEAN_ENVIRONMENT)
         self._process = context.Process(target=_serve, args=args, daemon=True)
