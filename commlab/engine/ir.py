@@ -4,8 +4,10 @@ Who makes what:
 
 - ``ProtocolSpec``: declared by every :class:`~commlab.engine.protocol.Protocol` (k, R, s).
 - ``Bits``: returned by a player's ``speak`` when its messages have different lengths per instance.
-- ``Message``: made only by :meth:`commlab.engine.blackboard.Blackboard.write`, after metering.
-- ``Transcript``: made by the engine (:func:`commlab.engine.runner.run`) from the board.
+- ``Record``: the board's own immutable copy of one metered write (bytes).
+- ``Message``: a read-only view of a record, made fresh by the board for each reader.
+- ``BitCounts``: the board's meter; adds up exactly over the chunks of a long run.
+- ``Transcript``: made by the board at the end of a run (:func:`commlab.engine.runner.run`).
 - ``RunResult``: made by the engine; adds the output and the success against the ground truth.
 """
 
@@ -82,7 +84,8 @@ class ProtocolSpec:
 class Bits:
     """A batch of bit strings of possibly different lengths: instance ``b`` holds
     ``bits[b, :lengths[b]]``. Players return this (or a plain 0/1 array of shape ``(B, w)``, all of
-    length ``w``)."""
+    length ``w``); the lengths must be exactly those the protocol's public ``message_length`` gives
+    for the turn."""
 
     bits: np.ndarray
     lengths: np.ndarray | None = None
