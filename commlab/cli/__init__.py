@@ -14,6 +14,7 @@ import typer
 
 from commlab._version import __version__
 from commlab.cli import bound as bound_cmd
+from commlab.cli import evaluate as evaluate_cmd
 from commlab.cli import hop as hop_cmd
 from commlab.cli import plot as plot_cmd
 from commlab.cli import reduce as reduce_cmd
@@ -53,6 +54,7 @@ app.add_typer(reduce_cmd.reduce_app, name="reduce")
 app.command("reductions")(reduce_cmd.reductions)
 app.command("bound")(bound_cmd.bound)
 app.command("plot")(plot_cmd.plot)
+app.command("evaluate")(evaluate_cmd.evaluate)
 
 
 def main(argv: list[str] | None = None) -> int:
