@@ -134,25 +134,27 @@ class GPT2:
             keep = rng.random(x.shape) >= dropout
             return a.mul(np.where(keep, x, 0), np.asarray(1 / (1 - dropout), dtype=x.dtype))
 
-        def split(x):  # (B, N, m) → (B, H, N, m/H)
-            return x.reshape(batch, n, heads, head_width).transpose(0, 2, 1, 3)
+        def split(x):  # (B·N, m) → (B, H, N, m/H), contiguous for batched BLAS
+            return np.ascontiguousarray(x.reshape(batch, n, heads, head_width).transpose(0, 2, 1, 3))
 
-        x = drop(a.add(self.wte[tokens], self.wpe[:n]))
+        def linear(x, p, name):  # one 2-D product (numpy's 3-D @ 2-D is many times slower)
+            return a.add(a.mm(x, p[name + ".weight"]), p[name + ".bias"])
+
+        x = drop(a.add(self.wte[tokens], self.wpe[:n]).reshape(batch * n, self.width))
         for p in self.blocks:
             h = layer_norm(a, x, p["ln_1.weight"], p["ln_1.bias"], self.eps)
-            q, k, v = np.split(a.add(a.mm(h, p["attn.c_attn.weight"]), p["attn.c_attn.bias"]), 3, axis=-1)
+            q, k, v = np.split(linear(h, p, "attn.c_attn"), 3, axis=-1)
             if dropout:  # attention with its weights dropped, as GPT-2 trains
                 scale = np.asarray(1 / math.sqrt(head_width), dtype=x.dtype)
                 scores = a.mul(a.mm(split(q), np.swapaxes(split(k), -1, -2)), scale)
                 mixed = a.mm(drop(masked_softmax(a, scores, allowed)), split(v))
             else:
                 mixed = attention(a, split(q), split(k), split(v), allowed)
-            mixed = mixed.transpose(0, 2, 1, 3).reshape(batch, n, self.width)
-            x = a.add(x, drop(a.add(a.mm(mixed, p["attn.c_proj.weight"]), p["attn.c_proj.bias"])))
+            mixed = mixed.transpose(0, 2, 1, 3).reshape(batch * n, self.width)
+            x = a.add(x, drop(linear(mixed, p, "attn.c_proj")))
             h = layer_norm(a, x, p["ln_2.weight"], p["ln_2.bias"], self.eps)
-            h = gelu_new(a, a.add(a.mm(h, p["mlp.c_fc.weight"]), p["mlp.c_fc.bias"]))
-            x = a.add(x, drop(a.add(a.mm(h, p["mlp.c_proj.weight"]), p["mlp.c_proj.bias"])))
-        return layer_norm(a, x, *self.ln_f, self.eps)
+            x = a.add(x, drop(linear(gelu_new(a, linear(h, p, "mlp.c_fc")), p, "mlp.c_proj")))
+        return layer_norm(a, x, *self.ln_f, self.eps).reshape(batch, n, self.width)
 
     def logits(self, tokens: np.ndarray, dropout: float = 0.0, rng: np.random.Generator | None = None):
         """Scores per position (B, N, classes): the LM head's, or the hidden state itself."""
