@@ -19,6 +19,7 @@ from commlab.cli import hop as hop_cmd
 from commlab.cli import plot as plot_cmd
 from commlab.cli import reduce as reduce_cmd
 from commlab.cli import run as run_cmd
+from commlab.cli import train as train_cmd
 from commlab.cli._errors import DEBUG_HINT, exit_code, one_line
 from commlab.errors import CommlabError
 
@@ -55,6 +56,7 @@ app.command("reductions")(reduce_cmd.reductions)
 app.command("bound")(bound_cmd.bound)
 app.command("plot")(plot_cmd.plot)
 app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("train")(train_cmd.train)
 
 
 def main(argv: list[str] | None = None) -> int:

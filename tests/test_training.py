@@ -1,0 +1,82 @@
+"""`commlab train` (torch extra): runs load in the numpy importers, and a killed run resumes to the same
+weights as an uninterrupted one."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from commlab.errors import InvalidParameter
+from commlab.training import TrainConfig
+
+TINY = {"layers": 1, "width": 12, "heads": 2, "k_max": 1, "n": 8, "alphabet": 3, "batch": 4, "warmup": 3}
+
+
+def test_settings_are_checked_without_torch():
+    for bad, phrase in (
+        ({"model": "mlp"}, "model must be one of"),
+        ({"heads": 5}, "must divide"),
+        ({"width": 4, "heads": 1}, "hidden state as logits"),
+        ({"samples": 2}, "--samples"),
+        ({"seed": -1}, "--seed"),
+    ):
+        with pytest.raises(InvalidParameter, match=phrase):
+            TrainConfig(**{**TINY, **bad}).check()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("model", ["gpt2", "gru"])
+def test_killed_run_resumes_to_the_same_weights(model, tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    if model == "gpt2":
+        pytest.importorskip("transformers")
+    import commlab.training as training
+    from commlab.io.weights import read_weights
+
+    config = TrainConfig(model=model, steps=12, checkpoint_every=4, **TINY)
+    whole = training.train(config, tmp_path / "whole", progress=False)
+    assert whole["step"] == 12 and whole["resumed_from"] == 0
+
+    real_batch = training._batch
+
+    def dies_at_step_10(task, config, step, fixed):
+        if step == 10:
+            raise KeyboardInterrupt
+        return real_batch(task, config, step, fixed)
+
+    monkeypatch.setattr(training, "_batch", dies_at_step_10)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(config, tmp_path / "killed", progress=False)
+    monkeypatch.setattr(training, "_batch", real_batch)
+    resumed = training.train(config, tmp_path / "killed", progress=False)
+    assert resumed["resumed_from"] == 8  # the last checkpoint before the kill
+    steps = [json.loads(line)["step"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 13))
+    a = read_weights(tmp_path / "whole" / "model.safetensors")
+    b = read_weights(tmp_path / "killed" / "model.safetensors")
+    assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+    with pytest.raises(InvalidParameter, match="other settings"):
+        training.train(TrainConfig(model=model, steps=12, **{**TINY, "width": 16}), tmp_path / "whole", progress=False)
+
+
+@pytest.mark.torch
+def test_trained_runs_load_in_numpy(tmp_path):
+    pytest.importorskip("transformers")
+    import torch
+
+    import commlab.training as training
+    from commlab.models.released import evaluate_run, load_run
+
+    config = TrainConfig(model="gpt2", steps=3, **TINY)
+    training.train(config, tmp_path, progress=False)
+    model, task, _ = load_run(tmp_path / "model.safetensors")
+    torch_model = training._build(config, task)
+    torch_model.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True)["model"])
+    inputs, _ = training._batch(task, config, 99, None)
+    with torch.no_grad():
+        reference = torch_model.eval()(torch.from_numpy(inputs)).numpy()
+    assert np.abs(model.hidden(inputs) - reference).max() < 1e-4 * np.abs(reference).max()
+    result = evaluate_run(tmp_path / "model.safetensors", samples=5)
+    assert [row["k"] for row in result["per_k"]] == [0, 1]
