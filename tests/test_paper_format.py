@@ -18,6 +18,7 @@ from commlab.models.released import evaluate_run, load_run, parse_ks
 from commlab.problems.paper_format import PaperTask
 
 RUN = Path(__file__).parent / "fixtures" / "paper_run"
+TRAINED = Path(__file__).parent / "fixtures" / "trained_depth2"
 
 
 def released_strings(chars: str, k: int, max_hops: int) -> tuple[str, str]:
@@ -98,6 +99,15 @@ def test_evaluate_fixture_run_counts_the_right_positions():
     assert again["per_k"][0] == result["per_k"][2]  # one k's data does not depend on the others
     dropped = evaluate_run(RUN / "model_100.pt", ks="0", samples=30, seed=3, dropout=0.5)
     assert dropped["mode"] == "training (dropout)" and dropped["per_k"][0] != result["per_k"][0]
+
+
+def test_trained_depth_2_run_solves_k_up_to_1_only():
+    """A depth-2 GPT-2 trained by `commlab train` (tests/fixtures/make_fixtures.py) on k <= 2: depth
+    L reaches k <= 2^(L-2) = 1 (docs/theory.md §8). A wrong token map or counting rule breaks this."""
+    result = evaluate_run(TRAINED / "model.safetensors", samples=200, seed=0)
+    upper = [row["error_ci"][1] for row in result["per_k"]]
+    lower = [row["error_ci"][0] for row in result["per_k"]]
+    assert upper[0] < 0.01 and upper[1] < 0.01 and lower[2] > 0.2, result["per_k"]
 
 
 def test_evaluate_cli_json_and_text(capsys):

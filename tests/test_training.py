@@ -52,24 +52,29 @@ def test_killed_run_resumes_to_the_same_weights(model, tmp_path, monkeypatch):
     monkeypatch.setattr(training, "_batch", real_batch)
     resumed = training.train(config, tmp_path / "killed", progress=False)
     assert resumed["resumed_from"] == 8  # the last checkpoint before the kill
-    steps = [json.loads(line)["step"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
+    steps = [
+        json.loads(line)["step"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()
+    ]
     assert steps == list(range(1, 13))
     a = read_weights(tmp_path / "whole" / "model.safetensors")
     b = read_weights(tmp_path / "killed" / "model.safetensors")
     assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
     with pytest.raises(InvalidParameter, match="other settings"):
-        training.train(TrainConfig(model=model, steps=12, **{**TINY, "width": 16}), tmp_path / "whole", progress=False)
+        training.train(
+            TrainConfig(model=model, steps=12, **{**TINY, "width": 16}), tmp_path / "whole", progress=False
+        )
 
 
 @pytest.mark.torch
-def test_trained_runs_load_in_numpy(tmp_path):
+@pytest.mark.parametrize("kind", ["gpt2", "lstm", "rnn"])
+def test_trained_runs_load_in_numpy(kind, tmp_path):
     pytest.importorskip("transformers")
     import torch
 
     import commlab.training as training
     from commlab.models.released import evaluate_run, load_run
 
-    config = TrainConfig(model="gpt2", steps=3, **TINY)
+    config = TrainConfig(model=kind, steps=3, **TINY)
     training.train(config, tmp_path, progress=False)
     model, task, _ = load_run(tmp_path / "model.safetensors")
     torch_model = training._build(config, task)
@@ -77,6 +82,6 @@ def test_trained_runs_load_in_numpy(tmp_path):
     inputs, _ = training._batch(task, config, 99, None)
     with torch.no_grad():
         reference = torch_model.eval()(torch.from_numpy(inputs)).numpy()
-    assert np.abs(model.hidden(inputs) - reference).max() < 1e-4 * np.abs(reference).max()
+    assert np.abs(model.logits(inputs) - reference).max() < 1e-4 * np.abs(reference).max()
     result = evaluate_run(tmp_path / "model.safetensors", samples=5)
     assert [row["k"] for row in result["per_k"]] == [0, 1]

@@ -29,6 +29,8 @@ def train(
         str, typer.Option("--samples", help="Training-set size, or inf for fresh data every step.")
     ] = "inf",
     warmup: Annotated[int, typer.Option("--warmup", help="Warm-up steps (then linear decay to 0).")] = 1000,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 1e-4,
+    dropout: Annotated[float, typer.Option("--dropout", help="GPT-2 dropout p (0.1 as released).")] = 0.1,
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", help="Steps between checkpoints.")
     ] = 2000,
@@ -65,6 +67,8 @@ def train(
         warmup=warmup,
         checkpoint_every=checkpoint_every,
         threads=threads,
+        lr=lr,
+        dropout=dropout,
     )
     result = run_training(config, out, progress=not (quiet or as_json))
     emit(

@@ -1,5 +1,8 @@
 """SHT24's released GPT-2 runs: a ``config.yaml`` beside a ``model_<step>.pt``, loaded and evaluated in numpy.
 
+Recurrent runs of ``commlab train`` (an ``nn.Embedding`` → RNN/GRU/LSTM → ``nn.Linear`` state dict
+beside the same kind of config) are evaluated the same way.
+
 A run's ``config.yaml`` has a ``model`` section (``depth``, ``dim_embedding``, ``headcount``,
 ``vocab_size``) and ``training.task_kwargs`` (``char_tokens``, ``max_hops``, ``min_hops``,
 ``seq_len``); the weights are a ``GPT2Model`` under ``backbone.`` whose final hidden state is the
@@ -18,6 +21,8 @@ from commlab.errors import InvalidParameter
 from commlab.io.codecs import NumberFormat
 from commlab.io.weights import read_weights
 from commlab.models.gpt2 import GPT2, gpt2_from_state_dict
+from commlab.models.importers import is_torch_recurrent, torch_recurrent_model
+from commlab.models.model import SequenceModel
 from commlab.problems.paper_format import PaperTask
 
 __all__ = ["RULE", "error_per_k", "evaluate_run", "load_run", "parse_ks", "read_run_config"]
@@ -58,7 +63,7 @@ def load_run(
     config: str | Path | None = None,
     heads: int | None = None,
     fmt: str | NumberFormat = "float32",
-) -> tuple[GPT2, PaperTask, Path | None]:
+) -> tuple[GPT2 | _Recurrent, PaperTask, Path | None]:
     """A released-format GPT-2 run: the model, its task and the config file used.
 
     ``config`` defaults to ``config.yaml`` beside the weights when there is one; without a config,
@@ -74,6 +79,16 @@ def load_run(
     if config is None and (weights.parent / "config.yaml").is_file():
         config = weights.parent / "config.yaml"
     arrays = read_weights(weights)
+    if is_torch_recurrent(arrays):  # a recurrent run of `commlab train`
+        task = PaperTask()
+        if config is not None:
+            settings = read_run_config(config)
+            task = PaperTask.from_kwargs((settings.get("training") or {}).get("task_kwargs") or {})
+        return (
+            _Recurrent(torch_recurrent_model(arrays, fmt=fmt)),
+            task,
+            None if config is None else Path(config),
+        )
     if config is None:
         if heads is None:
             raise InvalidParameter(
@@ -106,6 +121,23 @@ def load_run(
     if problems:
         raise InvalidParameter(f"{str(config)!r} does not describe {str(weights)!r}: " + "; ".join(problems))
     return model, task, Path(config)
+
+
+class _Recurrent:
+    """An imported recurrent model with the interface :func:`evaluate_run` uses."""
+
+    def __init__(self, model: SequenceModel):
+        self.model, self.fmt, self.heads = model, model.fmt, None
+
+    def describe(self) -> str:
+        return self.model.describe()
+
+    def logits(self, tokens: np.ndarray, dropout: float = 0.0, rng=None) -> np.ndarray:
+        if dropout:
+            raise InvalidParameter(
+                "--dropout applies to GPT-2 checkpoints only; recurrent runs train without it"
+            )
+        return self.model.logits(tokens)
 
 
 def parse_ks(spec: str, task: PaperTask) -> list[int]:
