@@ -6,12 +6,15 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import struct
 import zipfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from commlab.cli import main
 from commlab.errors import InvalidParameter
@@ -198,3 +201,58 @@ def test_json_header_of_fixture_is_plain():  # the fixture is what the safetenso
     raw = (FIXTURES / "reader_cases.safetensors").read_bytes()
     header = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])
     assert header["bf16"]["dtype"] == "BF16"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(
+        ["torch_lstm.pt", "reader_cases.pt", "reader_cases.safetensors", "gpt2_lm.safetensors"]
+    ),
+    cut=st.floats(0.0, 1.0),
+    flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(1, 255)), max_size=4),
+)
+def test_corrupted_files_give_arrays_or_one_clear_error(tmp_path_factory, name, cut, flips):
+    """Any truncation or byte flips of a good file: the reader returns arrays or raises
+    InvalidParameter, never another exception."""
+    raw = bytearray((FIXTURES / name).read_bytes())
+    for where, value in flips:
+        raw[int(where * (len(raw) - 1))] ^= value
+    raw = raw[: max(1, int(cut * len(raw)))] if cut < 0.95 else raw
+    path = tmp_path_factory.mktemp("fuzz") / name
+    path.write_bytes(bytes(raw))
+    try:
+        arrays = read_weights(path)
+    except InvalidParameter:
+        return
+    assert all(isinstance(v, np.ndarray) for v in arrays.values())
+
+
+def _pickled_state_dict(size: tuple[int, ...], stride: tuple[int, ...]) -> bytes:
+    """Protocol-2 opcodes of ``{"w": _rebuild_tensor_v2(storage 0 of one float, 0, size, stride)}``,
+    written by hand (the way torch.save writes them) so no torch is needed."""
+
+    def text(value: str) -> bytes:
+        return b"X" + struct.pack("<I", len(value)) + value.encode()
+
+    def ints(values) -> bytes:
+        return b"(" + b"".join(b"J" + struct.pack("<i", v) for v in values) + b"t"
+
+    storage = b"(" + text("storage") + b"ctorch\nFloatStorage\n" + text("0") + text("cpu") + b"K\x01tQ"
+    tensor = b"ctorch._utils\n_rebuild_tensor_v2\n(" + storage + b"K\x00" + ints(size) + ints(stride)
+    tensor += b"\x89ccollections\nOrderedDict\n)RtR"
+    return b"\x80\x02ccollections\nOrderedDict\n)R(" + text("w") + tensor + b"u."
+
+
+def test_tensors_larger_than_their_storage_are_budgeted(tmp_path):
+    """A stride-0 record can make one stored float a (10⁵, 10⁵) tensor: 40 GB if copied. Refused first."""
+    members = {
+        "archive/data.pkl": _pickled_state_dict((2, 3), (0, 0)),
+        "archive/data/0": struct.pack("<f", 1.5),
+    }
+    assert read_weights(_zip(tmp_path / "small.pt", members))["w"].tolist() == [[1.5] * 3] * 2
+    members["archive/data.pkl"] = _pickled_state_dict((100_000, 100_000), (0, 0))
+    with pytest.raises(InvalidParameter, match="over the limit"):
+        read_weights(_zip(tmp_path / "huge.pt", members))
+    members["archive/data.pkl"] = _pickled_state_dict((2, 3), (1, 1))  # reaches element 3 of 1
+    with pytest.raises(InvalidParameter, match="reaches element 3"):
+        read_weights(_zip(tmp_path / "outside.pt", members))

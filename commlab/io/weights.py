@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+import struct
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -122,15 +123,15 @@ class _StorageKind:
 class _TorchUnpickler(pickle.Unpickler):
     """Builds tensors, OrderedDicts and plain values only (as ``torch.load(weights_only=True)``)."""
 
-    def __init__(self, file, load_storage):
+    def __init__(self, file, load_storage, budget: _Budget):
         super().__init__(file)
-        self._load_storage = load_storage
+        self._load_storage, self._budget = load_storage, budget
 
     def find_class(self, module: str, name: str):
         if (module, name) == ("collections", "OrderedDict"):
             return OrderedDict
         if module == "torch._utils" and name == "_rebuild_tensor_v2":
-            return _rebuild_tensor
+            return self._rebuild_tensor
         if module == "torch._utils" and name in ("_rebuild_parameter", "_rebuild_parameter_with_state"):
             return _rebuild_parameter
         if module == "torch" and name in _TORCH_STORAGES:
@@ -147,6 +148,17 @@ class _TorchUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(f"malformed storage reference {pid!r:.60}")
         return self._load_storage(kind.code, str(key), numel)
 
+    def _rebuild_tensor(self, storage, offset, size, *rest):
+        """``torch._utils._rebuild_tensor_v2`` on a numpy storage, bounds and size checked."""
+        if (
+            isinstance(size, tuple)
+            and all(isinstance(n, int) and n >= 0 for n in size)
+            and isinstance(storage, np.ndarray)
+        ):
+            # a tensor can be far larger than its storage (stride 0): count what the copy allocates
+            self._budget.claim(math.prod(size) * storage.itemsize, "a tensor")
+        return _rebuild_tensor(storage, offset, size, *rest)
+
 
 def _latin1_bytes(text, encoding="latin1"):
     if not isinstance(text, str) or encoding != "latin1":
@@ -154,8 +166,8 @@ def _latin1_bytes(text, encoding="latin1"):
     return text.encode("latin1")
 
 
-def _rebuild_tensor(storage, offset, size, stride, *_ignored):
-    """``torch._utils._rebuild_tensor_v2`` on a numpy storage, bounds checked."""
+def _rebuild_tensor(storage, offset, size, stride=(), *_ignored):
+    """A strided view of a storage, copied; every index checked to lie inside the storage."""
     ints = (offset, *size, *stride)
     if not (isinstance(storage, np.ndarray) and all(isinstance(v, int) and v >= 0 for v in ints)):
         raise pickle.UnpicklingError("malformed tensor record")
@@ -202,7 +214,7 @@ def _read_torch_zip(archive: zipfile.ZipFile, pickle_name: str, path: str, budge
 
     with archive.open(pickle_name) as handle:
         try:
-            obj = _TorchUnpickler(handle, load_storage).load()
+            obj = _TorchUnpickler(handle, load_storage, budget).load()
         except pickle.UnpicklingError as error:
             raise _fail(
                 path,
@@ -345,7 +357,20 @@ def save_safetensors(
             out.write(blob)
 
 
-# --------------------------------------------------------------------------------------------------
+#: What the zip, JSON and numpy parsers raise on damaged input (InvalidParameter, a ValueError, is
+#: re-raised before this is caught).
+_CORRUPT = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    UnicodeDecodeError,
+    NotImplementedError,
+    ValueError,
+    OverflowError,
+    RecursionError,
+    struct.error,
+)
 
 
 def read_weights(path: str | Path, *, max_bytes: int = MAX_BYTES) -> dict[str, np.ndarray]:
@@ -391,11 +416,11 @@ def read_weights(path: str | Path, *, max_bytes: int = MAX_BYTES) -> dict[str, n
     if size == 0:
         raise _fail(name, "it is empty")
     budget = _Budget(name, max_bytes)
-    with open(file, "rb") as handle:
-        head = handle.read(16)
-        handle.seek(0)
-        if head.startswith(b"PK"):
-            try:
+    try:
+        with open(file, "rb") as handle:
+            head = handle.read(16)
+            handle.seek(0)
+            if head.startswith(b"PK"):
                 with zipfile.ZipFile(handle) as archive:
                     members = archive.namelist()
                     pickles = [m for m in members if m == "data.pkl" or m.endswith("/data.pkl")]
@@ -406,17 +431,19 @@ def read_weights(path: str | Path, *, max_bytes: int = MAX_BYTES) -> dict[str, n
                     raise _fail(
                         name, f"it is a zip archive of {members[:3]}…, neither a PyTorch file nor .npz"
                     )
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
-                raise _fail(name, f"it is a truncated or corrupt zip archive ({error})") from None
-        if head.startswith(b"\x93NUMPY"):
-            raise _fail(name, "it is a single .npy array; put named arrays in an archive with np.savez")
-        if head[:1] == b"\x80":
-            raise _fail(
-                name,
-                "it is a bare pickle (the legacy torch.save format before torch 1.6, or pickled Python "
-                "objects), which commlab does not unpickle; save it again with torch >= 1.6 or as .safetensors",
-            )
-        header_len = int.from_bytes(head[:8], "little") if len(head) >= 9 else 0
-        if 2 <= header_len <= size - 8 and head[8:9] == b"{":
-            return _read_safetensors(handle, size, name, budget)
+            if head.startswith(b"\x93NUMPY"):
+                raise _fail(name, "it is a single .npy array; put named arrays in an archive with np.savez")
+            if head[:1] == b"\x80":
+                raise _fail(
+                    name,
+                    "it is a bare pickle (the legacy torch.save format before torch 1.6, or pickled Python "
+                    "objects), which commlab does not unpickle; save it again with torch >= 1.6 or as .safetensors",
+                )
+            header_len = int.from_bytes(head[:8], "little") if len(head) >= 9 else 0
+            if 2 <= header_len <= size - 8 and head[8:9] == b"{":
+                return _read_safetensors(handle, size, name, budget)
+    except InvalidParameter:
+        raise
+    except _CORRUPT as error:  # whatever a damaged archive or header makes the parsers raise
+        raise _fail(name, f"it is truncated or corrupt ({type(error).__name__}: {error})") from None
     raise _fail(name, f"its first bytes {head[:8]!r} match none of these formats")
