@@ -298,3 +298,70 @@ class _Bar:
         if self.enabled:
             self.progress.__exit__(*exc)
         return False
+
+
+def depth_vs_k(
+    out: str | Path,
+    depths: list[int],
+    *,
+    k_max: int = 16,
+    n: int = 100,
+    width: int = 128,
+    heads: int = 4,
+    steps: int = 100_000,
+    lr: float = 1e-4,
+    warmup: int = 1000,
+    dropout: float = 0.1,
+    samples: int = 100,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict:
+    """SHT24's experiment (§5, Fig. 2): train a GPT-2 of every depth on k ∈ 0..k_max, evaluate each
+    per k (docs/evaluation.md, inference mode), and write ``out/results.json``.
+
+    Each depth trains in ``out/depth{L}`` and resumes there, so depths can run in separate
+    processes and a final call with all of them only evaluates and collects.
+    """
+    from commlab._version import __version__
+    from commlab.models.released import evaluate_run
+
+    out = Path(out)
+    rows = []
+    for depth in depths:
+        config = TrainConfig(
+            model="gpt2",
+            layers=depth,
+            width=width,
+            heads=heads,
+            k_max=k_max,
+            n=n,
+            steps=steps,
+            lr=lr,
+            warmup=warmup,
+            dropout=dropout,
+            seed=seed,
+            checkpoint_every=max(1, steps // 10),
+        )
+        train(config, out / f"depth{depth}", progress)
+        result = evaluate_run(out / f"depth{depth}" / "model.safetensors", samples=samples, seed=seed)
+        rows.append({"depth": depth, "per_k": result["per_k"]})
+    results = {
+        "experiment": "depth-vs-k",
+        "settings": {
+            "k_max": k_max,
+            "n": n,
+            "width": width,
+            "heads": heads,
+            "steps": steps,
+            "lr": lr,
+            "warmup": warmup,
+            "dropout": dropout,
+            "samples": samples,
+        },
+        "seed": seed,
+        "mode": "inference",
+        "depths": rows,
+        "version": __version__,
+    }
+    _replace(out / "results.json", lambda p: p.write_text(json.dumps(results, indent=1)))
+    return results
