@@ -85,3 +85,21 @@ def test_trained_runs_load_in_numpy(kind, tmp_path):
     assert np.abs(model.logits(inputs) - reference).max() < 1e-4 * np.abs(reference).max()
     result = evaluate_run(tmp_path / "model.safetensors", samples=5)
     assert [row["k"] for row in result["per_k"]] == [0, 1]
+
+
+@pytest.mark.torch
+def test_depth_vs_k_collects_every_depth(tmp_path):
+    pytest.importorskip("transformers")
+    from commlab.training import depth_vs_k
+
+    settings = {"k_max": 1, "n": 8, "width": 12, "heads": 2, "steps": 2, "warmup": 1, "samples": 3}
+    depth_vs_k(tmp_path, [1], **settings)  # one depth per process, as on a cluster
+    results = depth_vs_k(tmp_path, [1, 2], **settings)  # depth 1 is complete: only evaluated again
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved == json.loads(json.dumps(results))
+    assert [row["depth"] for row in saved["depths"]] == [1, 2]
+    assert all([r["k"] for r in row["per_k"]] == [0, 1] for row in saved["depths"])
+    steps = [
+        json.loads(line)["step"] for line in (tmp_path / "depth1" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert steps == [1, 2]  # the second call trained nothing more
