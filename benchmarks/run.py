@@ -189,6 +189,19 @@ def gpt2_paper_size() -> dict:
             torch_s = best_time(lambda: net(x), repeat=3)
             reference = net(x).last_hidden_state.numpy()
         agree = float(np.mean(model.hidden(tokens).argmax(-1) == reference.argmax(-1)))
+        try:  # both on one thread: the fair comparison on a shared machine
+            from threadpoolctl import threadpool_limits
+
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            with threadpool_limits(1), torch.no_grad():
+                figures["numpy_seq_per_s_1_thread"] = batch / best_time(
+                    lambda: model.hidden(tokens), repeat=3
+                )
+                figures["torch_seq_per_s_1_thread"] = batch / best_time(lambda: net(x), repeat=3)
+            torch.set_num_threads(threads)
+        except ImportError:
+            pass
         figures.update(
             {
                 "torch_cpu_seq_per_s": batch / torch_s,

@@ -95,6 +95,8 @@ def test_evaluate_fixture_run_counts_the_right_positions():
         assert row["sequences"] == 30 and row["positions"] <= 30 * 18
         assert row["error_ci"][0] <= row["error"] <= row["error_ci"][1]
     assert result["per_k"][0]["positions"] == 30 * 18  # k = 0: every character is its own target
+    chunked = evaluate_run(RUN / "model_100.pt", ks="0", samples=300, seed=3)  # two chunks of data
+    assert chunked["per_k"][0]["positions"] == 300 * 18
     again = evaluate_run(RUN / "model_100.pt", ks="2", samples=30, seed=3)
     assert again["per_k"][0] == result["per_k"][2]  # one k's data does not depend on the others
     dropped = evaluate_run(RUN / "model_100.pt", ks="0", samples=30, seed=3, dropout=0.5)

@@ -35,6 +35,7 @@ RULE = (
 )
 
 _CHUNK = 256  # sequences per forward pass: bounds memory (attention scores are B·H·N² numbers)
+_DROPOUT_STREAM = 2**32  # the dropout masks' seed path, apart from every data chunk's
 
 
 def read_run_config(path: str | Path) -> dict:
@@ -186,7 +187,8 @@ def error_per_k(
     task : PaperTask
     ks : hop counts
     samples : int
-        Fresh sequences per k (seeded by ``(seed, k)``, so one k's data never depends on the others).
+        Fresh sequences per k, drawn in chunks of 256 seeded by ``(seed, k, chunk)``, so one k's
+        data never depends on the others and memory stays bounded.
     seed : int
 
     Returns
@@ -198,14 +200,13 @@ def error_per_k(
         raise InvalidParameter(f"--samples must be an integer >= 1, got {samples}")
     rows = []
     for k in ks:
-        inputs, targets = task.sample(samples, k, _seed(seed, k))
-        rng = np.random.default_rng(_seed(seed, k, 1))
+        rng = np.random.default_rng(_seed(seed, k, _DROPOUT_STREAM))
         wrong = counted = 0
-        for start in range(0, samples, _CHUNK):
-            part = slice(start, start + _CHUNK)
-            predictions = np.argmax(scores(inputs[part], rng), axis=-1)
-            mask = task.counted(targets[part])
-            wrong += int(((predictions != targets[part]) & mask).sum())
+        for chunk, start in enumerate(range(0, samples, _CHUNK)):  # bounded memory for any --samples
+            inputs, targets = task.sample(min(_CHUNK, samples - start), k, _seed(seed, k, chunk))
+            predictions = np.argmax(scores(inputs, rng), axis=-1)
+            mask = task.counted(targets)
+            wrong += int(((predictions != targets) & mask).sum())
             counted += int(mask.sum())
         rows.append(
             {
