@@ -59,7 +59,7 @@ def evaluate(
     ] = "float32",
     as_json: JsonOpt = False,
 ) -> None:
-    """Error per hop count k of a GPT-2 checkpoint in the paper's task format (docs/evaluation.md).
+    """Error per hop count k of a GPT-2 (or commlab-trained recurrent) checkpoint in the paper's task format.
 
     Example: commlab evaluate --weights run/model_100000.pt --k 0-16 --samples 100 --json
     """
