@@ -103,3 +103,22 @@ def test_depth_vs_k_collects_every_depth(tmp_path):
         json.loads(line)["step"] for line in (tmp_path / "depth1" / "metrics.jsonl").read_text().splitlines()
     ]
     assert steps == [1, 2]  # the second call trained nothing more
+
+
+def test_committed_small_depth_results():
+    """The facts docs/results/README.md states about the committed small depth-vs-k runs."""
+    from pathlib import Path
+
+    folder = Path(__file__).parents[1] / "docs" / "results"
+    runs = {
+        steps: json.loads((folder / f"depth_vs_k_small_{steps}_steps.json").read_text())
+        for steps in (4000, 8000)
+    }
+    ci = {
+        steps: {row["depth"]: {r["k"]: r["error_ci"] for r in row["per_k"]} for row in run["depths"]}
+        for steps, run in runs.items()
+    }
+    for table in ci.values():
+        assert all(table[2][k][1] < 0.01 for k in (0, 1)) and all(table[2][k][0] > 0.2 for k in (2, 3, 4))
+    assert ci[4000][3][2][1] < 0.01 and ci[4000][4][2][0] > 0.2
+    assert all(ci[8000][4][k][1] <= 0.025 for k in (0, 1, 2, 3)) and ci[8000][3][2][0] > 0.2
