@@ -133,3 +133,22 @@ def test_random_torch_models_agree(kind, kwargs):
     state = {k: v.numpy() for k, v in net.state_dict().items()}
     model = torch_recurrent_model(state, nonlinearity=kwargs.get("nonlinearity", "tanh"))
     assert_agrees(model.logits(tokens.numpy()), reference)
+
+
+def test_commlab_layout_round_trips_through_safetensors(tmp_path):
+    from commlab.models import random_recurrent_model, save_weights
+
+    model = random_recurrent_model("gru_torch", 2, 5, 6, seed=4)
+    model = type(model)(
+        model.alphabet,
+        model.layers,
+        model.fmt,
+        model.embedding,
+        model.readout,
+        readout_bias=np.arange(6, dtype=np.float32),
+    )
+    save_weights(model, tmp_path / "w.safetensors")
+    again = load_recurrent_model(tmp_path / "w.safetensors", "gru_torch", 2, 5, 6)
+    tokens = np.random.default_rng(0).integers(0, 6, size=(3, 9))
+    assert np.array_equal(again.logits(tokens), model.logits(tokens))
+    assert np.array_equal(again.readout_bias, model.readout_bias)
