@@ -74,6 +74,7 @@ class TrainConfig:
         if problems:
             raise InvalidParameter("; ".join(problems))
         task = PaperTask(char_tokens=self.alphabet, max_hops=self.k_max, seq_len=self.n)
+        self._check_memory(task)
         if self.model == "gpt2":
             if self.width % self.heads:
                 raise InvalidParameter(f"--heads {self.heads} must divide --width {self.width}")
@@ -83,6 +84,28 @@ class TrainConfig:
                     f"{task.vocabulary} tokens, got {self.width}"
                 )
         return task
+
+    def parameters(self, task: PaperTask) -> int:
+        """Number of trainable parameters of the model these settings build."""
+        m, layers, vocab = self.width, self.layers, task.vocabulary
+        if self.model == "gpt2":  # per block 12m² + 13m; embeddings; final layer norm
+            return layers * (12 * m * m + 13 * m) + (vocab + task.seq_len) * m + 2 * m
+        gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.model]
+        return layers * gates * (2 * m * m + 2 * m) + vocab * m + m * vocab + vocab
+
+    def _check_memory(self, task: PaperTask) -> None:
+        """Refuse up front what cannot fit: weights, gradients and AdamW's two moments in float32
+        (16 bytes a parameter) against the machine's memory."""
+        need = 16 * self.parameters(task)
+        try:
+            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            return
+        if need > have:
+            raise InvalidParameter(
+                f"a {self.layers}-layer {self.model} of width {self.width} has {self.parameters(task):,} "
+                f"parameters: training needs about {need / 2**30:.1f} GiB, this machine has {have / 2**30:.1f} GiB"
+            )
 
 
 def _batch(task: PaperTask, config: TrainConfig, step: int, fixed) -> tuple[np.ndarray, np.ndarray]:
@@ -181,13 +204,13 @@ def train(config: TrainConfig, out: str | Path, progress: bool = True) -> dict:
     InvalidParameter
         For bad settings, or an ``out`` that holds a run with other settings.
     """
+    task = config.check()
     try:
         import torch
     except ImportError:
         raise InvalidParameter("training needs torch: pip install 'commlab[torch]'") from None
     import yaml
 
-    task = config.check()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     settings = _released_config(config, task)

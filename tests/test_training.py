@@ -21,9 +21,31 @@ def test_settings_are_checked_without_torch():
         ({"width": 4, "heads": 1}, "hidden state as logits"),
         ({"samples": 2}, "--samples"),
         ({"seed": -1}, "--seed"),
+        ({"width": 10**6, "layers": 1000}, "GiB"),
     ):
         with pytest.raises(InvalidParameter, match=phrase):
             TrainConfig(**{**TINY, **bad}).check()
+
+
+def test_train_cli_refuses_bad_settings_with_exit_2(tmp_path, capsys):
+    from commlab.cli import main
+
+    for args, phrase in ((["--heads", "5"], "must divide"), (["--samples", "ten"], "--samples")):
+        code = main(["train", "gpt2", "--width", "16", "--out", str(tmp_path / "run"), *args])
+        out, err = capsys.readouterr()
+        assert code == 2 and out == "" and err.count("\n") == 1 and phrase in err, err
+    assert not (tmp_path / "run").exists()  # nothing written before the settings are checked
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("model", ["gpt2", "lstm", "rnn"])
+def test_parameter_count_matches_torch(model):
+    pytest.importorskip("transformers")
+    import commlab.training as training
+
+    config = TrainConfig(model=model, **TINY)
+    task = config.check()
+    assert sum(p.numel() for p in training._build(config, task).parameters()) == config.parameters(task)
 
 
 @pytest.mark.torch
