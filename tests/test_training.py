@@ -144,3 +144,37 @@ def test_committed_small_depth_results():
         assert all(table[2][k][1] < 0.01 for k in (0, 1)) and all(table[2][k][0] > 0.2 for k in (2, 3, 4))
     assert ci[4000][3][2][1] < 0.01 and ci[4000][4][2][0] > 0.2
     assert all(ci[8000][4][k][1] <= 0.025 for k in (0, 1, 2, 3)) and ci[8000][3][2][0] > 0.2
+
+
+def test_experiment_cli_refuses_bad_depths(tmp_path, capsys):
+    from commlab.cli import main
+
+    for depths in ("0-2", "x", "4-2"):
+        code = main(["experiment", "depth-vs-k", "--depths", depths, "--out", str(tmp_path)])
+        out, err = capsys.readouterr()
+        assert code == 2 and "--depths" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.torch
+def test_experiment_cli_writes_results(tmp_path, capsys):
+    pytest.importorskip("transformers")
+    from commlab.cli import main
+
+    args = ["--depths", "1-2", "--steps", "2", "--k-max", "1", "--n", "8", "--width", "12", "--heads", "2"]
+    code = main(
+        [
+            "experiment",
+            "depth-vs-k",
+            *args,
+            "--warmup",
+            "1",
+            "--samples",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ]
+    )
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [row["depth"] for row in result["depths"]] == [1, 2] and (tmp_path / "results.json").exists()

@@ -57,6 +57,7 @@ app.command("bound")(bound_cmd.bound)
 app.command("plot")(plot_cmd.plot)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("train")(train_cmd.train)
+app.add_typer(train_cmd.experiment_app, name="experiment")
 
 
 def main(argv: list[str] | None = None) -> int:

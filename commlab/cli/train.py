@@ -79,3 +79,67 @@ def train(
             f"run in {r['out']}"
         ),
     )
+
+
+experiment_app = typer.Typer(help="Run one of the paper's experiments end to end (needs commlab[torch]).")
+
+
+@experiment_app.callback(invoke_without_command=True)
+def _experiment_help(ctx: typer.Context) -> None:
+    """Run one of the paper's experiments end to end (needs commlab[torch])."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+@experiment_app.command("depth-vs-k")
+def depth_vs_k(
+    out: Annotated[str, typer.Option("--out", help="Folder for the runs (one per depth) and results.json.")],
+    depths: Annotated[str, typer.Option("--depths", help="Depths L, e.g. 2-6 or 2,4.")] = "2-6",
+    steps: Annotated[int, typer.Option("--steps", help="Optimiser steps per depth.")] = 100_000,
+    k_max: Annotated[int, typer.Option("--k-max", help="Largest hop count.")] = 16,
+    n: Annotated[int, typer.Option("--n", help="Sequence length.")] = 100,
+    width: Annotated[int, typer.Option("--width", help="Width m.")] = 128,
+    heads: Annotated[int, typer.Option("--heads", help="Attention heads H.")] = 4,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 1e-4,
+    warmup: Annotated[int, typer.Option("--warmup", help="Warm-up steps.")] = 1000,
+    dropout: Annotated[float, typer.Option("--dropout", help="Training dropout p.")] = 0.1,
+    samples: Annotated[int, typer.Option("--samples", help="Evaluation sequences per k.")] = 100,
+    seed: SeedOpt = 0,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """SHT24's depth-against-k experiment: train a GPT-2 of each depth, evaluate error per k, write
+    OUT/results.json (docs/results/README.md shows a small CPU run).
+
+    Example: commlab experiment depth-vs-k --depths 2-6 --steps 100000 --out runs/depth-vs-k
+    """
+    from commlab.models.released import parse_range
+    from commlab.training import depth_vs_k as run_grid
+
+    chosen = parse_range(depths, 1, 64, "--depths", "depths")
+    result = run_grid(
+        out,
+        chosen,
+        k_max=k_max,
+        n=n,
+        width=width,
+        heads=heads,
+        steps=steps,
+        lr=lr,
+        warmup=warmup,
+        dropout=dropout,
+        samples=samples,
+        seed=seed,
+        progress=not (quiet or as_json),
+    )
+
+    def render(r: dict) -> str:
+        ks = [row["k"] for row in r["depths"][0]["per_k"]] if r["depths"] else []
+        lines = ["error per k (rows: depth)", "L   " + " ".join(f"{k:>6}" for k in ks)]
+        for row in r["depths"]:
+            cells = " ".join("     -" if c["error"] is None else f"{c['error']:6.3f}" for c in row["per_k"])
+            lines.append(f"{row['depth']:<3} {cells}")
+        return "\n".join(lines)
+
+    emit(result, as_json, render)

@@ -25,7 +25,7 @@ from commlab.models.importers import is_torch_recurrent, torch_recurrent_model
 from commlab.models.model import SequenceModel
 from commlab.problems.paper_format import PaperTask
 
-__all__ = ["RULE", "error_per_k", "evaluate_run", "load_run", "parse_ks", "read_run_config"]
+__all__ = ["RULE", "error_per_k", "evaluate_run", "load_run", "parse_ks", "parse_range", "read_run_config"]
 
 #: The evaluation rule, as reported with every result.
 RULE = (
@@ -149,22 +149,26 @@ def parse_ks(spec: str, task: PaperTask) -> list[int]:
     >>> parse_ks("0,2,8-10", PaperTask())
     [0, 2, 8, 9, 10]
     """
-    ks: set[int] = set()
+    return parse_range(spec, task.min_hops, task.max_hops, "--k", "this task's hop counts")
+
+
+def parse_range(spec: str, low: int, high: int, option: str, what: str = "the allowed range") -> list[int]:
+    """A list of integers and ranges (``"2-6"``, ``"2,4"``) → sorted distinct values in ``low..high``."""
+    values: set[int] = set()
     try:
         for part in str(spec).split(","):
-            low, _, high = part.strip().partition("-")
-            first, last = int(low), int(high) if high else int(low)
+            first_text, _, last_text = part.strip().partition("-")
+            first = int(first_text)
+            last = int(last_text) if last_text else first
             if last < first:
                 raise ValueError
-            ks.update(range(first, last + 1))
+            values.update(range(first, last + 1))
     except ValueError:
-        raise InvalidParameter(f"--k must look like 0-16, 3 or 0,2,8-10; got {spec!r}") from None
-    bad = sorted(k for k in ks if not task.min_hops <= k <= task.max_hops)
+        raise InvalidParameter(f"{option} must look like 2-6, 3 or 0,2,8-10; got {spec!r}") from None
+    bad = sorted(v for v in values if not low <= v <= high)
     if bad:
-        raise InvalidParameter(
-            f"--k {spec}: {bad} outside this task's hop counts {task.min_hops}..{task.max_hops}"
-        )
-    return sorted(ks)
+        raise InvalidParameter(f"{option} {spec}: {bad} outside {what} {low}..{high}")
+    return sorted(values)
 
 
 def _seed(seed: int, *path: int) -> int:
