@@ -246,6 +246,8 @@ def train(config: TrainConfig, out: str | Path, progress: bool = True) -> dict:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])  # dropout masks continue as if never interrupted
+        if device.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         start = int(state["step"])
     _keep_metrics_through(out / "metrics.jsonl", start)
     fixed = _mixed(task, config.samples, config.seed) if config.samples else None
@@ -259,6 +261,7 @@ def train(config: TrainConfig, out: str | Path, progress: bool = True) -> dict:
             "scheduler": scheduler.state_dict(),
             "step": step,
             "rng": torch.get_rng_state(),
+            **({"cuda_rng": torch.cuda.get_rng_state_all()} if device.type == "cuda" else {}),
         }
         _replace(out / "state.pt", lambda p: torch.save(state, p))
 
