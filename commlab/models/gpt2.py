@@ -137,8 +137,11 @@ class GPT2:
         def split(x):  # (B·N, m) → (B, H, N, m/H), contiguous for batched BLAS
             return np.ascontiguousarray(x.reshape(batch, n, heads, head_width).transpose(0, 2, 1, 3))
 
-        def linear(x, p, name):  # one 2-D product (numpy's 3-D @ 2-D is many times slower)
-            return a.add(a.mm(x, p[name + ".weight"]), p[name + ".bias"])
+        def linear(x, p, name):
+            # One 2-D matrix product (numpy's 3-D @ 2-D is many times slower, and so is the engine's
+            # row-by-row Arith.mm, 3x here): GPT-2 is evaluated, never compiled into a protocol, so
+            # it needs no bits that are independent of the batch around them.
+            return a.add(a(x @ p[name + ".weight"]), p[name + ".bias"])
 
         x = drop(a.add(self.wte[tokens], self.wpe[:n]).reshape(batch * n, self.width))
         for p in self.blocks:
