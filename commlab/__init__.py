@@ -15,7 +15,6 @@ from commlab.engine import (
     run,
 )
 from commlab.errors import (
-    BoundInconsistency,
     CommlabError,
     InvalidInstance,
     InvalidParameter,
@@ -31,7 +30,6 @@ __all__ = [
     "Bits",
     "Blackboard",
     "BoardView",
-    "BoundInconsistency",
     "CommlabError",
     "InvalidInstance",
     "InvalidParameter",

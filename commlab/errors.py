@@ -7,7 +7,6 @@ them the usual way; errors about protocols, models and bounds are commlab's own.
 from __future__ import annotations
 
 __all__ = [
-    "BoundInconsistency",
     "CommlabError",
     "InvalidInstance",
     "InvalidParameter",
@@ -57,11 +56,6 @@ class UnsupportedModel(CommlabError, ValueError):
 class SimulationMismatch(CommlabError):
     """Raised when a compiled protocol's output or posted state differs from the model's own
     forward pass; the message names the reduction, the instance, the round and the player."""
-
-
-class BoundInconsistency(CommlabError):
-    """Raised when a measurement claims success below a proven lower bound: that is an accounting
-    bug (bits were not counted), never a discovery."""
 
 
 class RegistryError(CommlabError):

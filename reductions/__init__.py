@@ -87,3 +87,6 @@ def compile_to_protocol(
     if problems:
         raise UnsupportedModel(problems)
     return chosen.compile(model, blocks)
+
+
+from reductions import attention  # noqa: E402, F401  (registered after rnn, the default for SequenceModels)

@@ -57,12 +57,16 @@ def verify_exact(protocol: LayerwiseProtocol, tokens: np.ndarray, transcript: Tr
     Parameters
     ----------
     protocol : LayerwiseProtocol
-        The compiled protocol (it knows its model and partition).
+        The compiled protocol (it knows its model and partition). Any other protocol checks
+        itself with its own ``verify_exact(tokens, transcript)`` (e.g. the attention protocol,
+        whose messages are blocks of keys and values rather than a boundary state).
     tokens : int array (B, N)
         The inputs the protocol ran on.
     transcript : Transcript
         What the board holds after the run.
     """
+    if not isinstance(protocol, LayerwiseProtocol):  # a protocol that posts more than a boundary state
+        return protocol.verify_exact(tokens, transcript)
     model, blocks, spec = protocol.model, protocol.blocks, protocol.spec
     forward = model.forward(tokens, record=[end - 1 for _, end in blocks])
     mismatched = np.zeros(len(tokens), dtype=bool)
@@ -115,7 +119,7 @@ def _case(reduction: Reduction, model: Any, tokens: np.ndarray, blocks, label: s
         raise SimulationMismatch(
             f"reduction {reduction.name!r} ({label}): output of instance {instance} differs"
         )
-    declared_r, declared_s = reduction.rounds(model), reduction.bits_per_message(model, len(blocks))
+    declared_r, declared_s = reduction.rounds(model), reduction.bits_for_blocks(model, blocks)
     if protocol.spec.rounds != declared_r or result.bits_per_message != declared_s:
         raise SimulationMismatch(
             f"reduction {reduction.name!r} ({label}): declared R = {declared_r}, s = {declared_s} but the "

@@ -1,4 +1,4 @@
-"""Pointer chasing encoded as k-hop induction heads (THEORY.md §5; SHT24 Prop E.4, corrected).
+"""Pointer chasing encoded as k-hop induction heads (docs/theory.md §5; SHT24 Prop E.4, corrected).
 
 Tokens are the paper's alphabet [2q+2] shifted to 0-based: token = paper label − 1. So the vertices
 of odd layers V_1, V_3, … are tokens ``0..q-1``, those of even layers ``q..2q-1``, and the answer

@@ -41,6 +41,11 @@ class Reduction(ABC):
     def bits_per_message(self, model: Any, k: int) -> int:
         """s: the largest message of the compiled protocol with k players."""
 
+    def bits_for_blocks(self, model: Any, blocks: list[tuple[int, int]]) -> int:
+        """s for players holding these ``blocks``: :meth:`bits_per_message` unless the messages
+        grow with the blocks (full attention posts a block of keys and values)."""
+        return self.bits_per_message(model, len(blocks))
+
     @abstractmethod
     def compile(self, model: Any, blocks: list[tuple[int, int]]) -> Protocol:
         """The protocol for players holding the contiguous ``blocks`` (speaking order, P_k first)."""

@@ -1,4 +1,4 @@
-"""Multi-layer recurrent models as (k, L, s) protocols (THEORY.md §6, first row; SHT24 Cor 5.2).
+"""Multi-layer recurrent models as (k, L, s) protocols (docs/theory.md §6, first row; SHT24 Cor 5.2).
 
 Round ℓ runs layer ℓ; each player posts the layer's boundary state at its block's end — every tensor
 the cell carries (an LSTM posts h and c; the Mamba-style layer also its convolution window). So
@@ -9,14 +9,21 @@ model's bit for bit, in every number format.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from commlab.errors import InvalidParameter
+from commlab.io.codecs import number_format
+from commlab.models.indicator import IndicatorChase
 from commlab.models.recurrent import CELLS
 from commlab.models.window import WindowHop
 from reductions.layerwise import LayerwiseReduction
 from reductions.registry import register
 
-__all__ = ["RecurrentReduction"]
+__all__ = ["RecurrentReduction", "reduce_rnn", "rnn_critical_lengths", "state_bits"]
 
-RECURRENT_KINDS = frozenset({cls.kind for cls in CELLS.values()} | {WindowHop.kind})
+RECURRENT_KINDS = frozenset({cls.kind for cls in CELLS.values()} | {WindowHop.kind, IndicatorChase.kind})
 
 
 @register
@@ -36,7 +43,7 @@ class RecurrentReduction(LayerwiseReduction):
     """
 
     name = "rnn"
-    family = "multi-layer recurrent networks (elman, gru, lstm, ssm, mamba, binary, window)"
+    family = "multi-layer recurrent networks (elman, gru, lstm, ssm, mamba, binary, window, indicator)"
     bound = "L ≥ k or s = m·p = Ω(N/k⁶)  [SHT24 Cor 5.2]"
     references = "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.2 (arXiv:2402.09268)"
     layer_kinds = RECURRENT_KINDS
@@ -81,28 +88,58 @@ def reduce_rnn(
     )
 
 
-def rnn_critical_lengths(
-    *, layers: int = 3, state: int = 64, cell: str = "elman", fmt: str = "float32", c_value: float = 1.0
-) -> dict:
-    """For an L-layer recurrent model of this shape: s (bits of its largest state) and, for every
-    k = L+1 .. L+6, the length N* = s·k⁶/c beyond which it cannot solve hop_k (SHT24 Cor 5.2).
+def state_bits(cell: str, state: int, fmt: str = "float32") -> int:
+    """Bits of the boundary state of one recurrent layer of width ``state``, from the shapes alone.
+
+    No weights are built (the layer is given zero-size broadcast views for its parameters), so any
+    width answers at once and in constant memory.
 
     Examples
     --------
-    >>> rnn_critical_lengths(layers=1, state=2, fmt="float16")["table"][0]["critical_N"]
-    2048.0
+    >>> state_bits("lstm", 30000, "float32")  # h and c
+    1920000
     """
-    from commlab.models.model import random_recurrent_model
+    from commlab.models.model import _cell_class
+
+    if isinstance(state, bool) or not isinstance(state, (int, np.integer)) or state < 1:
+        raise InvalidParameter(f"state must be an integer >= 1, got {state!r}")
+    kind, fmt = _cell_class(cell), number_format(fmt)
+    shapes = kind.param_shapes(state, state)
+    layer = kind.from_params(state, state, fmt, {name: np.broadcast_to(0.0, s) for name, s in shapes.items()})
+    return layer.state_bits
+
+
+def rnn_critical_lengths(
+    *, layers: int = 3, state: int = 64, cell: str = "elman", fmt: str = "float32", c_value: float = 1.0
+) -> dict:
+    """For an L-layer recurrent model of this shape: s (bits of its largest state, from the shapes
+    alone, see :func:`state_bits`) and, for every k = L+1 .. L+6, the length N* = 2·s·k⁶/c beyond
+    which it cannot solve hop_k (SHT24 Cor 5.2 with Assadi–N's s ≥ c·q/k⁵ at q = N/(2k)).
+
+    Raises
+    ------
+    InvalidParameter
+        Naming the bad value: layers or state not an integer >= 1, an unknown cell or format, or
+        ``c_value`` not a positive finite number.
+
+    Examples
+    --------
+    >>> rnn_critical_lengths(layers=1, state=2, fmt="float16")["table"][0]["critical_N"]  # 2·32·2⁶
+    4096.0
+    """
     from reductions.experiment import bound_table
 
-    model = random_recurrent_model(cell, layers, state, 2, fmt)
-    bits = max(layer.state_bits for layer in model.layers)
+    if isinstance(layers, bool) or not isinstance(layers, (int, np.integer)) or layers < 1:
+        raise InvalidParameter(f"layers must be an integer >= 1, got {layers!r}")
+    if isinstance(c_value, bool) or not (math.isfinite(c_value) and c_value > 0):
+        raise InvalidParameter(f"c must be a positive finite number, got {c_value!r}")
+    bits = state_bits(cell, state, fmt)
     return {
         "model": "rnn",
         "cell": cell,
         "layers": layers,
         "state": state,
-        "format": model.fmt.name,
+        "format": number_format(fmt).name,
         "bits_per_message": bits,
         "c": c_value,
         "table": bound_table(layers, bits, c_value),

@@ -1,4 +1,4 @@
-"""hop_k against a slow reference written straight from THEORY.md §4 (1-based, Python loops)."""
+"""hop_k against a slow reference written straight from docs/theory.md §4 (1-based, Python loops)."""
 
 import numpy as np
 import pytest
@@ -46,8 +46,10 @@ def test_hop_k_matches_the_definition(x, k):
 
 
 @settings(max_examples=100)
-@given(x=sequences, k_max=st.integers(0, 12))
-def test_hop_table_and_batches_agree_with_single_calls(x, k_max):
+@given(x=sequences, k_max=st.integers(0, 12), scale=st.sampled_from([1, 40000]))
+def test_hop_table_and_batches_agree_with_single_calls(x, k_max, scale):
+    """scale = 40000 pushes batch × alphabet above 2^16, onto find¹'s per-row sort."""
+    x = [t * scale for t in x]
     batch = np.array([x, x[::-1]])
     table = hop_table(batch, k_max)
     for k in range(k_max + 1):
@@ -82,11 +84,24 @@ def test_large_tokens_and_single_symbol():
         (np.array([-1, 2]), 1, "non-negative"),
         (np.zeros((2, 2, 2), int), 1, "shape"),
         (np.array([1, 2]), -1, "k must"),
+        # bool is an int subclass: True must not pass as k = 1 (issue 11 §1)
+        (np.array([1, 2]), True, "not a bool"),
+        (np.array([1, 2]), False, "not a bool"),
+        (np.array([1, 2]), np.bool_(True), "not a bool"),
+        (np.array([1, 2]), 1.0, "k must"),
     ],
 )
 def test_refusals(x, k, match):
-    with pytest.raises(InvalidParameter, match=match):
-        hop_k(x, k)
+    for function in (hop_k, find_k, hop_table):
+        with pytest.raises(InvalidParameter, match=match):
+            function(x, k)
+
+
+@pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 4), (70000, 0)])
+def test_empty_inputs(shape):
+    x = np.zeros(shape, dtype=np.int64)
+    assert hop_k(x, 2).shape == find_k(x, 2).shape == find_one(x).shape == shape
+    assert hop_table(x, 3).shape == (4, *shape)
 
 
 @given(

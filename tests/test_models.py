@@ -126,3 +126,67 @@ def test_tokens_outside_the_alphabet_are_refused():
     model = random_recurrent_model("elman", 1, 4, 5)
     with pytest.raises(InvalidParameter, match="0..4"):
         model.predict(np.array([[0, 5]]))
+
+
+# --- the composed-indicator solver (issue 10 §3) ----------------------------------------------------
+
+
+@settings(max_examples=40)
+@given(q=st.integers(1, 40).map(lambda h: 2 * h), k=st.integers(1, 6), seed=st.integers(0, 2**31 - 1))
+def test_indicator_chase_solves_encoded_pointer_chasing_exactly(q, k, seed):
+    from commlab.models import indicator_chase_model
+    from commlab.problems import PointerChasing
+    from reductions.pointer_chasing import encode
+
+    encoded = encode(PointerChasing.random(q, k, 30, seed))
+    predicted = indicator_chase_model(q).predict(encoded.tokens)[:, -1]
+    assert np.array_equal(predicted, hop_k(encoded.tokens, k)[:, -1])
+    assert np.array_equal(predicted, encoded.answer)
+
+
+@pytest.mark.parametrize(("q", "k"), [(2, 1), (2, 2), (2, 5), (64, 1), (64, 4), (128, 3)])
+def test_indicator_chase_accuracy_is_one_and_its_state_is_2q_plus_logs(q, k):
+    from commlab.io.codecs import bits_for
+    from commlab.models import indicator_chase_model
+    from commlab.problems import PointerChasing
+    from reductions.pointer_chasing import encode
+
+    model = indicator_chase_model(q)
+    assert model.layers[0].state_bits == 2 * q + bits_for(2 * q + 2) + bits_for(2 * q)
+    encoded = encode(PointerChasing.random(q, k, 500, seed=q + k))
+    assert np.array_equal(model.predict(encoded.tokens)[:, -1], hop_k(encoded.tokens, k)[:, -1])
+    assert len(np.unique(encoded.answer)) == 2  # both answers occur: no constant guess passes
+
+
+def test_indicator_chase_state_at_q_64_is_143_bits():
+    from commlab.models import indicator_chase_model
+
+    assert indicator_chase_model(64).layers[0].state_bits == 128 + 8 + 7
+
+
+def test_indicator_chase_compiles_with_the_rnn_reduction_exactly():
+    from commlab.models import indicator_chase_model
+    from reductions.conformance import check_reduction
+
+    def make(alphabet, rng):  # a q whose 2q + 2 tokens cover the alphabet
+        return indicator_chase_model(max(1, (alphabet - 1) // 2))
+
+    report = check_reduction("rnn", make, audit=True)
+    assert report.cases == 6 and report.measured_bits == report.declared_bits
+
+
+def test_indicator_chase_compiled_on_pointer_chasing_is_a_one_round_protocol():
+    from commlab.models import indicator_chase_model
+    from reductions.experiment import reduce_on_pointer_chasing
+
+    report = reduce_on_pointer_chasing(indicator_chase_model(16), k=4, q=16, trials=100, seed=3)
+    assert report.rounds == 1 and report.mismatches == 0 and report.accuracy == 1.0
+    assert report.bits_per_message == report.declared_bits_per_message == 32 + 6 + 5
+
+
+def test_indicator_chase_refuses_bad_q():
+    from commlab.models import indicator_chase_model
+
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(InvalidParameter, match="q must be an integer"):
+            indicator_chase_model(bad)

@@ -36,7 +36,7 @@ def test_any_start_vertex_is_relabelled(q, k, seed):
 @pytest.mark.parametrize("q,k", [(2, 1), (4, 3), (6, 5)])
 def test_corrected_find_one_of_the_last_position(q, k):
     enc = encode(PointerChasing.random(q, k, batch=3, seed=1))
-    # THEORY.md §5 (corrected): find¹(N) = 2(k−1)q + 2, 1-based, i.e. 2(k−1)q + 1 0-based.
+    # docs/theory.md §5 (corrected): find¹(N) = 2(k−1)q + 2, 1-based, i.e. 2(k−1)q + 1 0-based.
     assert (find_one(enc.tokens)[:, -1] == 2 * (k - 1) * q + 1).all()
 
 

@@ -22,10 +22,12 @@ import typer
 
 from commlab._version import __version__
 from commlab.cli import bound as bound_cmd
+from commlab.cli import construct as construct_cmd
 from commlab.cli import hop as hop_cmd
 from commlab.cli import plot as plot_cmd
 from commlab.cli import reduce as reduce_cmd
 from commlab.cli import run as run_cmd
+from commlab.cli import sweep as sweep_cmd
 from commlab.cli._errors import DEBUG_HINT, exit_code, one_line
 from commlab.errors import CommlabError
 
@@ -63,6 +65,8 @@ app.add_typer(reduce_cmd.reduce_app, name="reduce")
 app.command("reductions")(reduce_cmd.reductions)
 app.command("bound")(bound_cmd.bound)
 app.command("plot")(plot_cmd.plot)
+app.add_typer(sweep_cmd.sweep_app, name="sweep")
+app.add_typer(construct_cmd.construct_app, name="construct")
 
 
 class Stopped(BaseException):
@@ -114,7 +118,7 @@ def _run(args: list[str], received: list[int]) -> int:
     debug = debugging()
     try:
         with _stop_on_signals(received):
-            typer.main.get_command(app).main(args=args, prog_name="commlab", standalone_mode=False)
+            code = typer.main.get_command(app).main(args=args, prog_name="commlab", standalone_mode=False)
     except Stopped:
         return 0  # reported by main, from ``received``
     except typer.Exit as done:
@@ -138,7 +142,7 @@ def _run(args: list[str], received: list[int]) -> int:
         else:
             _report(f"internal error, please report it: {type(cause).__name__}: {cause}")
         return 1
-    return 0
+    return code if isinstance(code, int) else 0  # a command's typer.Exit(n) comes back as n
 
 
 def main(argv: list[str] | None = None) -> int:

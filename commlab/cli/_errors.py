@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from commlab.errors import (
-    BoundInconsistency,
     CommlabError,
     InvalidInstance,
     InvalidParameter,
@@ -14,10 +13,9 @@ from commlab.errors import (
 )
 
 #: Exit codes, most specific class first: bad input is 2 (as for usage errors), a compiled protocol
-#: that disagrees with its model is 3, a broken protocol or impossible measurement is 4.
+#: that disagrees with its model is 3, a broken protocol is 4.
 EXIT_CODES: list[tuple[type[CommlabError], int]] = [
     (SimulationMismatch, 3),
-    (BoundInconsistency, 4),
     (ProtocolViolation, 4),
     (InvalidParameter, 2),
     (InvalidInstance, 2),

@@ -12,13 +12,20 @@ from commlab.cli._output import emit
 
 def _render_values(r: dict) -> str:
     lines = [
-        f"lower bounds at k = {r['k']}, N = {r['n']:g} (c = {r['c']:g}); each binds only with fewer than k rounds"
+        f"lower bounds at k = {r['k']}, N = {r['n']:g} (c = {r['c']:g}, the constant of Assadi–N's s >= c·q/k⁵; "
+        "the N-forms take q = N/(2k)); each binds only with fewer than k rounds"
     ]
     for row in r["bounds"]:
         size = f"q = {row['q']}" if "q" in row else f"N = {row['N']:g}"
+        verdict = "  VACUOUS" if row["vacuous"] else ""
         lines.append(
             f"  {row['name']:<10} {row['statement']:<55} needs {row['constrains']} >= {row['required_bits']:.4g}"
-            f" bits ({size})"
+            f" bits ({size}){verdict}"
+        )
+    if any(row["vacuous"] for row in r["bounds"]):
+        lines.append(
+            "VACUOUS: the bound demands at most 1 bit per message, which every protocol that beats "
+            "guessing already sends; it forbids nothing here"
         )
     return "\n".join(lines)
 
@@ -28,7 +35,7 @@ def _render_model(r: dict) -> str:
         f"{r['layers']}-layer {r['cell']} RNN, state {r['state']} in {r['format']}: s = {r['bits_per_message']} bits"
     ]
     lines += [
-        f"  k = {row['k']:>2}: fails beyond N* = s·k⁶/c = {row['formula']} ({row['critical_N']:.4g} at c = {row['c']:g})"
+        f"  k = {row['k']:>2}: fails beyond N* = 2·s·k⁶/c = {row['formula']} ({row['critical_N']:.4g} at c = {row['c']:g})"
         for row in r["table"]
     ]
     return "\n".join(lines)
@@ -39,7 +46,10 @@ def bound(
     n: Annotated[
         float | None, typer.Option("--n", help="Sequence length N (for the bounds' values).")
     ] = None,
-    c: Annotated[float, typer.Option("--c", help="The bounds' hidden constant c.")] = 1.0,
+    c: Annotated[
+        float,
+        typer.Option("--c", help="The constant c of Assadi–N's s >= c·q/k⁵ (positive, finite; none is proved)."),
+    ] = 1.0,
     model: Annotated[str | None, typer.Option("--model", help="A model family to bound: rnn.")] = None,
     layers: Annotated[int, typer.Option("--layers", help="--model rnn: layers L.")] = 3,
     state: Annotated[int, typer.Option("--state", help="--model rnn: layer width.")] = 64,
@@ -47,7 +57,8 @@ def bound(
     fmt: Annotated[str, typer.Option("--format", help="--model rnn: number format.")] = "float32",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
-    """Evaluate the lower bounds (--k, --n), or a model's critical lengths (--model rnn ...).
+    """Evaluate the lower bounds (--k, --n), saying which are vacuous (at most 1 bit), or a model's
+    critical lengths N* = 2·s·k⁶/c (--model rnn ...; s from the shapes, no weights built).
 
     Examples: commlab bound --k 8 --n 100000 --c 1;  commlab bound --model rnn --layers 3 --state 64
     """
@@ -56,7 +67,9 @@ def bound(
             raise typer.BadParameter("give --k and --n to evaluate the bounds, or --model rnn for a model")
         from commlab.analysis.bounds import evaluate_all
 
-        result = {"k": k, "n": n, "c": c, "bounds": evaluate_all(k, n, c), "version": __version__}
+        rows = evaluate_all(k, n, c)
+        result = {"k": k, "n": n, "c": c, "vacuous": all(row["vacuous"] for row in rows), "bounds": rows}
+        result["version"] = __version__
         emit(result, as_json, _render_values)
         return
     if model != "rnn":

@@ -41,9 +41,9 @@ __all__ = [
     "trials_option",
 ]
 
-PROTOCOL_NAMES = ("chase", "broadcast", "sampling")
+PROTOCOL_NAMES = ("chase", "broadcast", "sampling", "indicators", "chunked", "pipelined")
 CELL_NAMES = ("elman", "gru", "lstm", "ssm", "mamba", "binary")
-FIGURE_NAMES = ("tradeoff", "frontier", "solvers", "example")
+FIGURE_NAMES = ("tradeoff", "frontier", "solvers", "example", "depth", "rank")
 FORMAT_METAVAR = "[float64|float32|float16|bfloat16|e8mM|fixedP[.F]]"
 
 

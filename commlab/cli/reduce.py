@@ -39,7 +39,7 @@ def _reduce_help(ctx: typer.Context) -> None:
 def _render_report(r: dict) -> str:
     lo, hi = r["accuracy_ci"]
     rounds, k = r["rounds"], r["k"]
-    if r["weights"] is None:
+    if r.get("weights") is None:
         weights = (
             f"random, drawn from seed {r['seed']} "
             "(untrained, so low accuracy is expected; --weights loads trained ones)"
@@ -52,7 +52,7 @@ def _render_report(r: dict) -> str:
         applies = f"this run's k = {k} <= L = {rounds}: the bound does not apply to it"
     lines = [
         f"model: {r['model']}",
-        f"weights: {weights}",
+        *([f"weights: {weights}"] if "weights" in r else []),
         f"protocol ({r['reduction']} reduction): k = {k} players, R = L = {rounds} rounds, "
         f"s = {r['declared_bits_per_message']} bits per message declared",
         f"input: pointer chasing q = {r['q']}, k = {k} encoded as hop_{k} (N = {r['n']})",
@@ -64,7 +64,7 @@ def _render_report(r: dict) -> str:
         f"s = {r['declared_bits_per_message']} bits solves hop_k beyond N* ({applies})",
     ]
     lines += [
-        f"  k = {row['k']:>2}: N* = s·k⁶/c = {row['formula']:>16}  ({row['critical_N']:.4g} at c = {row['c']:g})"
+        f"  k = {row['k']:>2}: N* = 2·s·k⁶/c = {row['formula']:>16}  ({row['critical_N']:.4g} at c = {row['c']:g})"
         for row in r["bounds"]
     ]
     return "\n".join(lines)

@@ -20,9 +20,6 @@ from commlab.cli.options import (
 )
 from commlab.errors import InvalidParameter
 
-#: Options that only one protocol takes.
-PROTOCOL_OPTIONS = {"m": "sampling", "delta": "sampling"}
-
 
 def render(r: dict) -> str:
     lines = [
@@ -63,23 +60,24 @@ def run(
             callback=checked(_check_delta),
         ),
     ] = None,
+    t: Annotated[
+        int | None,
+        typer.Option("--t", help="indicators, chunked, pipelined: chunk bits t per message."),
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Run chase, broadcast or sampling on random (q, k) pointer chasing and report bits and success.
+    """Run a reference protocol on random (q, k) pointer chasing and report bits and success.
 
-    Example: commlab run chase --q 1024 --k 8 --trials 10000 --json
+    Example: commlab run chunked --q 128 --k 4 --t 15 --trials 10000 --json
     """
     from commlab.progress import progress_bar
     from commlab.protocols import make_protocol, simulate
     from commlab.resources import check_memory, pointer_chasing_bytes
 
-    options = {"rounds": rounds, "m": m, "delta": delta}
-    for name, value in options.items():
-        owner = PROTOCOL_OPTIONS.get(name, protocol)
-        if value is not None and owner != protocol:
-            raise InvalidParameter(f"--{name} is an option of {owner} only; drop it for {protocol}")
-    spec = make_protocol(protocol, q, k, **options).spec  # checks the options before any allocation
+    options = {"rounds": rounds, "m": m, "delta": delta, "t": t}
+    # Refuses options the protocol does not take, before any allocation.
+    spec = make_protocol(protocol, q, k, **options).spec
     check_memory(
         pointer_chasing_bytes(q, k, trials, spec.max_bits, spec.rounds),
         f"run {protocol} with q = {q}, k = {k} and {trials} trials",

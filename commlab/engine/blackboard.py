@@ -1,7 +1,7 @@
 """The blackboard: the single place where bits are written, metered and refused.
 
 Every message of every protocol passes through :meth:`Blackboard.write`, which enforces the (k, R, s)
-model of THEORY.md §1: the turn order P_k, ..., P_1 in every round, no write past round R, at most s
+model of docs/theory.md §1: the turn order P_k, ..., P_1 in every round, no write past round R, at most s
 bits per message, and nothing but bit strings. Bits are counted here, once per write.
 """
 

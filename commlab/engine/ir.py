@@ -25,7 +25,7 @@ __all__ = ["Bits", "Message", "ProtocolSpec", "RunResult", "Transcript"]
 
 @dataclass(frozen=True)
 class ProtocolSpec:
-    """What a (k, R, s) sequential blackboard protocol declares (THEORY.md §1; SHT24 Def E.1).
+    """What a (k, R, s) sequential blackboard protocol declares (docs/theory.md §1; SHT24 Def E.1).
 
     Parameters
     ----------

@@ -50,7 +50,7 @@ class PublicCoins:
 
 
 class Protocol(ABC):
-    """A (k, R, s) sequential blackboard protocol (THEORY.md §1; SHT24 Def E.1).
+    """A (k, R, s) sequential blackboard protocol (docs/theory.md §1; SHT24 Def E.1).
 
     Subclasses set :attr:`spec` and implement :meth:`speak`; :meth:`decode` reads the output from
     P_1's message in round R (by default, as an unsigned integer).

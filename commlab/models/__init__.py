@@ -1,5 +1,6 @@
 """Sequence models in numpy, with exact arithmetic in a chosen number format."""
 
+from commlab.models.indicator import IndicatorChase, indicator_chase_model
 from commlab.models.layer import Layer, Scan
 from commlab.models.model import (
     Forward,
@@ -14,8 +15,10 @@ from commlab.models.window import WindowHop, window_hop_model
 __all__ = [
     "CELLS",
     "Forward",
+    "IndicatorChase",
     "Layer",
     "Scan",
+    "indicator_chase_model",
     "SequenceModel",
     "WindowHop",
     "load_recurrent_model",

@@ -1,4 +1,4 @@
-"""The k-hop induction heads task (THEORY.md §4; SHT24 Def 4.1), vectorised.
+"""The k-hop induction heads task (docs/theory.md §4; SHT24 Def 4.1), vectorised.
 
 Positions are 0-based here: ``f(p) = 1 + max{a < p : x[a] = x[p]}``, or none, is the position
 ``find¹`` points to (``f(p) <= p``; ``f(p) = p`` when ``x[p-1] = x[p]``, a fixed point). ``find^k``
@@ -6,7 +6,8 @@ iterates it and ``hop_k(x)[p] = x[find^k(p)]``, or ⊥. Everywhere in commlab �
 is ``-1``. Tokens are non-negative integers.
 
 The work is one stable sort (for ``f``) and then array gathers: ``O(N log k)`` for one k by pointer
-doubling, ``O(N k)`` for all levels 0..k; no Python loop over positions or sequences.
+doubling, ``O(N k)`` for all levels 0..k (one gather of tokens a level); no Python loop over
+positions or sequences.
 """
 
 from __future__ import annotations
@@ -34,9 +35,39 @@ def _as_tokens(x) -> np.ndarray:
 
 
 def _check_k(k) -> int:
-    if not isinstance(k, (int, np.integer)) or k < 0:
-        raise InvalidParameter(f"k must be an integer >= 0, got {k}")
+    # bool is an int subclass: refuse it by name, or hop_k(x, True) would quietly mean k = 1.
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise InvalidParameter(f"k must be an integer >= 0 (not a bool), got {k!r}")
     return int(k)
+
+
+def _previous_match(rows: np.ndarray) -> np.ndarray:
+    """``find¹`` of a (B, N) batch as flat indices into ``rows.ravel()``, ``-1`` where there is none.
+
+    A stable sort groups equal tokens of a row in position order; each position's ``find¹`` is then
+    one past its predecessor in the group, scattered back to the position.
+    """
+    batch, n = rows.shape
+    symbols = int(rows.max(initial=0)) + 1
+    if batch * symbols <= 2**16:
+        # One radix sort of (row, token) keys for the whole batch (numpy radix-sorts ≤ 16-bit keys).
+        row_keys = np.arange(0, batch * symbols, symbols, dtype=np.uint16)[:, None]
+        keys = (rows.astype(np.uint16) + row_keys).ravel()
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        same = ordered[1:] == ordered[:-1]
+    else:
+        narrow = np.uint8 if symbols <= 2**8 else np.uint16 if symbols <= 2**16 else np.int64
+        by_row = np.argsort(rows.astype(narrow, copy=False), axis=1, kind="stable")  # radix ≤ 16 bits
+        ordered = np.take_along_axis(rows, by_row, axis=1).ravel()
+        order = (by_row + n * np.arange(batch, dtype=np.intp)[:, None]).ravel()
+        same = ordered[1:] == ordered[:-1]
+        same[n - 1 :: max(n, 1)] = False  # a row's last entry never matches the next row's first
+    found = np.empty(batch * n, dtype=np.intp)
+    if found.size:
+        found[order[0]] = BOTTOM
+        found[order[1:]] = np.where(same, order[:-1] + 1, BOTTOM)
+    return found
 
 
 def find_one(x) -> np.ndarray:
@@ -50,27 +81,9 @@ def find_one(x) -> np.ndarray:
     """
     x = _as_tokens(x)
     rows = np.atleast_2d(x)
-    batch, n = rows.shape
-    symbols = int(rows.max(initial=0)) + 1
-    if batch * symbols <= 2**16:
-        # One radix sort of (row, token) keys for the whole batch (numpy radix-sorts ≤ 16-bit keys).
-        keys = (np.arange(batch, dtype=np.uint32)[:, None] * symbols + rows).astype(np.uint16).ravel()
-        order = np.argsort(keys, kind="stable")
-        same = keys[order[1:]] == keys[order[:-1]]
-        after_previous = np.full(batch * n, BOTTOM, dtype=np.int64)
-        after_previous[1:] = np.where(same, order[:-1] % n + 1, BOTTOM)
-        found = np.empty_like(after_previous)
-        found[order] = after_previous
-        return found.reshape(x.shape)
-    narrow = np.uint8 if symbols <= 2**8 else np.uint16 if symbols <= 2**16 else np.int64
-    order = np.argsort(rows.astype(narrow, copy=False), axis=1, kind="stable")  # radix for ≤ 16 bits
-    ordered = np.take_along_axis(rows, order, axis=1)
-    after_previous = np.full(order.shape, BOTTOM, dtype=np.int64)
-    same = ordered[:, 1:] == ordered[:, :-1]
-    after_previous[:, 1:] = np.where(same, order[:, :-1] + 1, BOTTOM)
-    found = np.empty_like(after_previous)
-    np.put_along_axis(found, order, after_previous, axis=1)
-    return found.reshape(x.shape)
+    found = _previous_match(rows).reshape(rows.shape)
+    row_starts = rows.shape[1] * np.arange(rows.shape[0], dtype=np.intp)[:, None]
+    return np.where(found < 0, BOTTOM, found - row_starts).astype(np.int64, copy=False).reshape(x.shape)
 
 
 class _FlatHops:
@@ -87,11 +100,12 @@ class _FlatHops:
         self.batch, self.n = rows.shape
         width = self.n + 1
         self.offsets = (np.arange(self.batch, dtype=np.intp) * width)[:, None]
-        found = np.atleast_2d(find_one(x))
+        found = _previous_match(rows).reshape(rows.shape)
         step = np.empty((self.batch, width), dtype=np.intp)
-        step[:, : self.n] = np.where(found < 0, self.n, found)
-        step[:, self.n] = self.n
-        self.step = (step + self.offsets).ravel()
+        rows_above = np.arange(self.batch, dtype=np.intp)[:, None]  # the flat shift from N to N + 1 slots
+        step[:, : self.n] = np.where(found < 0, self.offsets + self.n, found + rows_above)
+        step[:, self.n] = self.offsets[:, 0] + self.n
+        self.step = step.ravel()
         tokens = np.full((self.batch, width), BOTTOM, dtype=np.int64)
         tokens[:, : self.n] = rows
         self.tokens = tokens.ravel()
@@ -119,15 +133,6 @@ class _FlatHops:
             if k:
                 step = np.take(step, step)
         return reached
-
-    def levels(self, k_max: int) -> np.ndarray:
-        """Flat slots of ``find^0 .. find^k_max`` from every position: (k_max + 1, B·N), one gather
-        a level."""
-        out = np.empty((k_max + 1, self.batch * self.n), dtype=np.intp)
-        out[0] = self.starts()
-        for level in range(1, k_max + 1):
-            np.take(self.step, out[level - 1], out=out[level])
-        return out
 
 
 def find_k(x, k: int) -> np.ndarray:
@@ -188,14 +193,27 @@ def hop_k(x, k: int) -> np.ndarray:
 def hop_table(x, k_max: int) -> np.ndarray:
     """``hop_k`` for every level ``k = 0..k_max``: shape ``(k_max + 1, *x.shape)``, ``O(N k_max)``.
 
+    Level by level on tokens, not positions: ``hop_{l+1}(p) = hop_l(find¹(p))``, so each level is
+    one gather of the previous level's tokens, written straight into the output. A position with no
+    ``find¹`` points to itself; its level-1 token is set to ⊥, and every later level copies that ⊥.
+
     Examples
     --------
     >>> hop_table(np.array([0, 1, 0, 1]), 2)[:, -1].tolist()
     [1, 0, 1]
     """
     x, k_max = _as_tokens(x), _check_k(k_max)
-    hops = _FlatHops(x)
-    return hops.read(hops.levels(k_max))
+    rows = np.atleast_2d(x)
+    found = _previous_match(rows)
+    none = found < 0
+    step = np.where(none, np.arange(found.size, dtype=np.intp), found)
+    table = np.empty((k_max + 1, rows.size), dtype=np.int64)
+    table[0] = rows.ravel()
+    for level in range(1, k_max + 1):
+        np.take(table[level - 1], step, out=table[level])
+        if level == 1:
+            table[1][none] = BOTTOM
+    return table.reshape(k_max + 1, *x.shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,8 +259,11 @@ def sample_hop_data(count: int, length: int, alphabet: int, k: int | list[int], 
     steps = rng.integers(1, max(alphabet, 2), size=(count, length - 1))
     inputs = np.cumsum(np.concatenate([first, steps], axis=1), axis=1) % alphabet
     per_sequence = rng.choice(ks, size=count)
-    table = hop_table(inputs, int(ks.max()))
-    targets = np.take_along_axis(table, per_sequence[None, :, None], axis=0)[0]
+    if np.unique(ks).size == 1:  # one k: pointer doubling, O(N log k), not every level up to k
+        targets = hop_k(inputs, int(ks[0]))
+    else:
+        table = hop_table(inputs, int(ks.max()))
+        targets = np.take_along_axis(table, per_sequence[None, :, None], axis=0)[0]
     return HopData(inputs, per_sequence, targets, alphabet, seed)
 
 

@@ -1,4 +1,4 @@
-"""Layered pointer chasing (THEORY.md §2; SHT24 Def E.2): instances, answers, validation.
+"""Layered pointer chasing (docs/theory.md §2; SHT24 Def E.2): instances, answers, validation.
 
 Vertices of every layer are named ``0..q-1``. ``edges[b, j-1]`` is the bijection E_j: V_j → V_{j+1}
 of instance ``b`` (``edges[b, j-1, u]`` is the image of ``u``), ``start[b]`` the start vertex of V_1

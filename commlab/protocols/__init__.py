@@ -1,10 +1,15 @@
 """Reference protocols for pointer chasing, and one call that runs any of them on random instances.
 
-These are the upper-bound protocols of THEORY.md §7 that calibrate every plot: ``chase`` (R = k),
-``broadcast`` (R = 1) and ``sampling`` (R = k − 1).
+These are the upper-bound protocols of docs/theory.md §7 that calibrate every plot: ``chase``
+(R = k), ``broadcast`` (R = 1), ``sampling`` (R = k − 1, public samples), and the indicator family
+(:mod:`commlab.protocols.indicators`): ``indicators`` (R = 1, s = q), ``chunked`` (R = k − 1,
+s = ⌈q/(k−1)⌉) and ``pipelined`` (the rounds in between). Each declares its exact success
+probability where it has a closed form (:meth:`PointerChasingProtocol.exact_success`).
 """
 
 from __future__ import annotations
+
+import inspect
 
 from commlab.engine import run
 from commlab.engine.ir import RunResult
@@ -13,12 +18,17 @@ from commlab.problems.pointer_chasing import PointerChasing, check_parameters
 from commlab.protocols.base import PointerChasingProtocol
 from commlab.protocols.broadcast import Broadcast
 from commlab.protocols.chase import Chase
+from commlab.protocols.indicators import Chunked, IndicatorChase, Indicators, Pipelined
 from commlab.protocols.sampling import Sampling, sample_size
 
 __all__ = [
     "PROTOCOLS",
     "Broadcast",
     "Chase",
+    "Chunked",
+    "IndicatorChase",
+    "Indicators",
+    "Pipelined",
     "PointerChasingProtocol",
     "Sampling",
     "make_protocol",
@@ -30,23 +40,33 @@ PROTOCOLS: dict[str, type[PointerChasingProtocol]] = {
     "chase": Chase,
     "broadcast": Broadcast,
     "sampling": Sampling,
+    "indicators": Indicators,
+    "chunked": Chunked,
+    "pipelined": Pipelined,
 }
 
 
 def make_protocol(name: str, q: int, k: int, **options) -> PointerChasingProtocol:
     """Build the reference protocol ``name`` for (q, k) pointer chasing.
 
-    ``options`` go to the protocol's constructor (``rounds``; for sampling ``m`` or ``delta``);
-    options left ``None`` take the protocol's defaults.
+    ``options`` go to the protocol's constructor (``rounds``; for sampling ``m`` or ``delta``; for
+    the indicator family the chunk bits ``t``); options left ``None`` take the protocol's defaults.
 
     Raises
     ------
     InvalidParameter
-        For an unknown name or bad parameters.
+        For an unknown name, an option the protocol does not take, or bad parameters.
     """
     if name not in PROTOCOLS:
         raise InvalidParameter(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
-    return PROTOCOLS[name](q, k, **{key: v for key, v in options.items() if v is not None})
+    given = {key: v for key, v in options.items() if v is not None}
+    accepted = set(inspect.signature(PROTOCOLS[name]).parameters) - {"q", "k"}
+    if set(given) - accepted:
+        raise InvalidParameter(
+            f"protocol {name!r} takes no option {', '.join(sorted(set(given) - accepted))}; "
+            f"it takes {', '.join(sorted(accepted))}"
+        )
+    return PROTOCOLS[name](q, k, **given)
 
 
 def simulate(

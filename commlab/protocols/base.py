@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from fractions import Fraction
 
 import numpy as np
 
@@ -21,6 +22,9 @@ class PointerChasingProtocol(Protocol):
     answer bit, the whole of P_1's message in round R."""
 
     name = "pointer-chasing"
+    #: The constructor option that sets the message size (``"m"``, ``"t"``), or ``None`` when the
+    #: protocol's s is fixed by (q, k); budget searches scan :meth:`size_values` of this option.
+    size_option: str | None = None
 
     def __init__(self, q: int, k: int, rounds: int):
         check_parameters(q, k)
@@ -33,6 +37,22 @@ class PointerChasingProtocol(Protocol):
     @abstractmethod
     def budget(self) -> int:
         """The per-message budget s this protocol needs (at least the 1-bit answer)."""
+
+    @classmethod
+    def supports(cls, q: int, k: int, rounds: int) -> bool:
+        """Whether the protocol runs with ``rounds`` rounds on (q, k) pointer chasing."""
+        return rounds >= 1
+
+    @classmethod
+    def size_values(cls, q: int, k: int) -> range:
+        """The values :attr:`size_option` takes, smallest first (empty when s is fixed)."""
+        return range(0)
+
+    def exact_success(self) -> Fraction | None:
+        """The exact probability of a correct answer on the lab's distribution
+        (:meth:`commlab.problems.pointer_chasing.PointerChasing.random`), over instances and public
+        coins, or ``None`` where no closed form is implemented."""
+        return None
 
     def post_vertices(self, vertices: np.ndarray) -> np.ndarray:
         """Vertices ``(B,)`` or ``(B, n)`` as bits, ``bits_for(q)`` per vertex."""

@@ -1,6 +1,8 @@
-"""The broadcast protocol: one round, whole matchings on the board (THEORY.md §7)."""
+"""The broadcast protocol: one round, whole matchings on the board (docs/theory.md §7)."""
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import numpy as np
 
@@ -42,6 +44,10 @@ class Broadcast(PointerChasingProtocol):
 
     def budget(self) -> int:
         return self.q * self.vertex.bits
+
+    def exact_success(self) -> Fraction:
+        """Always right."""
+        return Fraction(1)
 
     def speak(self, player, round, own, board, coins, memory):
         rows = np.arange(len(own["start"]))

@@ -1,6 +1,8 @@
-"""The chase protocol: one hop per round (THEORY.md §7)."""
+"""The chase protocol: one hop per round (docs/theory.md §7)."""
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import numpy as np
 
@@ -46,6 +48,11 @@ class Chase(PointerChasingProtocol):
 
     def budget(self) -> int:
         return self.vertex.bits
+
+    def exact_success(self) -> Fraction:
+        """1 with R >= k rounds; otherwise P_1 guesses a public coin and is right with probability
+        exactly 1/2 (the answer bit is uniform and independent of the coins)."""
+        return Fraction(1) if self.spec.rounds >= self.k else Fraction(1, 2)
 
     def speak(self, player, round, own, board, coins, memory):
         if player == 1 and round == self.spec.rounds:  # the output

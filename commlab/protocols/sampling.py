@@ -1,8 +1,9 @@
-"""The sampling protocol: k − 1 rounds, paid for with public random samples (THEORY.md §7)."""
+"""The sampling protocol: k − 1 rounds, paid for with public random samples (docs/theory.md §7)."""
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -53,7 +54,14 @@ class Sampling(PointerChasingProtocol):
 
     Notes
     -----
-    s = m⌈log₂ q⌉ = O((q/k)·log q·log(1/δ)), a k⁴·log q gap above the Ω(q/k⁵) lower bound.
+    s = m⌈log₂ q⌉ = O((q/k)·log q·log(1/δ)). Dominated by the indicator protocols
+    (:mod:`commlab.protocols.indicators`), which need no log q factor: ``chunked`` solves R = k − 1
+    exactly with ⌈q/(k − 1)⌉ bits.
+
+    The samples of every m are the m vertices with the smallest public random keys, and the keys do
+    not depend on m: under one seed the sample for m is contained in the sample for m + 1 (common
+    random numbers), so a budget search over m compares like with like, and on each instance
+    success can only grow with m.
 
     Examples
     --------
@@ -64,6 +72,7 @@ class Sampling(PointerChasingProtocol):
     """
 
     name = "sampling"
+    size_option = "m"
 
     def __init__(
         self,
@@ -87,16 +96,48 @@ class Sampling(PointerChasingProtocol):
     def budget(self) -> int:
         return self.m * self.vertex.bits
 
+    @classmethod
+    def supports(cls, q: int, k: int, rounds: int) -> bool:
+        return k >= 2 and rounds >= 1
+
+    @classmethod
+    def size_values(cls, q: int, k: int) -> range:
+        return range(1, q + 1)
+
+    def exact_success(self) -> Fraction:
+        r"""P(complete) + P(incomplete)/2: the protocol completes within R rounds exactly when at
+        least k − R of the k − 1 hops from V_2..V_k are free, and each is free independently with
+        probability m/q (the path's vertices are independent and uniform), so
+
+        .. math:: P(\text{complete}) = \sum_{i \ge k-R} \binom{k-1}{i} (m/q)^i (1 - m/q)^{k-1-i};
+
+        otherwise P_1 guesses a public coin, right with probability 1/2.
+
+        Examples
+        --------
+        >>> float(Sampling(128, 4, m=17).exact_success()) >= 2 / 3 > float(Sampling(128, 4, m=16).exact_success())
+        True
+        """
+        p = Fraction(self.m, self.q)
+        need = max(self.k - self.spec.rounds, 0)
+        complete = sum(
+            math.comb(self.k - 1, i) * p**i * (1 - p) ** (self.k - 1 - i) for i in range(need, self.k)
+        )
+        return complete + (1 - complete) / 2
+
     def samples(self, coins, batch: int) -> tuple[np.ndarray, np.ndarray]:
         """The public samples, drawn once per process.
 
         Returns ``(samples, slot)``: ``samples[b, j-2]`` lists S_j in increasing order (the m vertices
         with the smallest public random keys, a uniform m-subset) and ``slot[b, j-2, u]`` is the
-        position of u in S_j, or −1.
+        position of u in S_j, or −1. The keys are drawn under a label without m, so samples nest:
+        S_j for m is contained in S_j for m + 1 under the same seed.
         """
 
-        def sample(rng):
-            keys = rng.random((batch, self.k - 1, self.q))
+        def sample(_):
+            keys = coins.generator(f"sample-keys:{batch}x{self.k}x{self.q}").random(
+                (batch, self.k - 1, self.q)
+            )
             samples = np.sort(np.argpartition(keys, self.m - 1, axis=2)[..., : self.m], axis=2)
             slot = np.full((batch, self.k - 1, self.q), -1, dtype=np.int16)
             np.put_along_axis(slot, samples, np.arange(self.m, dtype=np.int16), axis=2)
