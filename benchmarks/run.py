@@ -287,6 +287,79 @@ def log_depth_forward() -> dict:
     }
 
 
+def _protocol_vs_forward(model, length: int, players: int = 4, batch: int = 64, seed: int = 0) -> dict:
+    """Time a model's own forward pass and its compiled protocol on the same batch (k equal blocks),
+    and check that they agree."""
+    from commlab import run
+    from reductions import compile_to_protocol
+    from reductions.layerwise import split_by_blocks
+
+    tokens = np.random.default_rng(seed).integers(0, model.alphabet, size=(batch, length))
+    blocks = [(i * length // players, (i + 1) * length // players) for i in range(players)]
+    protocol = compile_to_protocol(model, blocks)
+    inputs = split_by_blocks(tokens, blocks)
+    start = time.perf_counter()
+    predictions = model.forward(tokens).predictions
+    forward_s = time.perf_counter() - start
+    start = time.perf_counter()
+    result = run(protocol, inputs)
+    protocol_s = time.perf_counter() - start
+    assert np.array_equal(result.output, predictions[:, -1]), "protocol disagrees with the model"
+    return {
+        "forward_s": forward_s,
+        "protocol_s": protocol_s,
+        "ratio": protocol_s / forward_s,
+        "target_ratio": 1.25,
+        "met": protocol_s / forward_s <= 1.25,
+        "bits_per_message": result.bits_per_message,
+    }
+
+
+@benchmark
+def kernel_protocol_vs_forward() -> dict:
+    """A 2-layer Performer kernel-attention model (H = 4, m = 32, r = 16, float32): its protocol
+    against its forward pass at B = 64, N = 2048, k = 4 (target ≤ 1.25); and the streaming layer's
+    time at N and 2N (O(N·r·m): ratio near 2) against the dense check's (O(N²): ratio near 4)."""
+    from commlab.models.kernel import random_kernel_model
+
+    model = random_kernel_model(2, 4, 32, 16, 130, "float32", "performer", seed=0)
+    figures = _protocol_vs_forward(model, 2048)
+    layer = model.layers[0]
+    rng = np.random.default_rng(1)
+    stream, dense = {}, {}
+    for n in (512, 1024):
+        x = model.embed(rng.integers(0, 130, size=(8, n)))
+        stream[n] = best_time(lambda x=x: layer.scan(x, layer.initial_state(8)), repeat=2)
+        dense[n] = best_time(lambda x=x: layer.dense(x), repeat=2)
+    figures.update(
+        {
+            "streaming_doubling_ratio": stream[1024] / stream[512],
+            "dense_doubling_ratio": dense[1024] / dense[512],
+            "streaming_s_1024": stream[1024],
+            "dense_s_1024": dense[1024],
+        }
+    )
+    return figures
+
+
+@benchmark
+def longformer_protocol_vs_forward() -> dict:
+    """A 2-layer Longformer (H = 2, m = 32, window 8, a global every 64, float32): its protocol
+    against its forward pass at B = 64, N = 2048, k = 4 (target ≤ 1.25)."""
+    from commlab.models.longformer import random_longformer_model
+
+    return _protocol_vs_forward(random_longformer_model(2, 2, 32, 8, 64, 130, "float32", seed=0), 2048)
+
+
+@benchmark
+def cot_protocol_vs_forward() -> dict:
+    """A one-layer chain-of-thought model (N_CoT = 3, H = 2, m = 32, float32): its protocol against
+    its forward pass at B = 64, N = 2048, k = 4 (target ≤ 1.25)."""
+    from commlab.models.cot import random_cot_model
+
+    return _protocol_vs_forward(random_cot_model(3, 2, 32, 130, "float32", seed=0, context=2048 + 4), 2048)
+
+
 @benchmark
 def rnn_scan_blas_threads() -> dict:
     """`reduce rnn --cell lstm --format bfloat16` (3 layers, state 64, q = 64, k = 4, 200 trials)

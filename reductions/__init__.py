@@ -12,7 +12,12 @@ from typing import Any
 
 from commlab.engine.protocol import Protocol
 from commlab.errors import UnsupportedModel
-from reductions import rnn  # noqa: F401  (registers the built-in reductions)
+
+# isort: off
+# Registering imports, in the order `commlab reductions` lists them and defaults are tried.
+from reductions import rnn  # noqa: F401
+from reductions import kernel, cot, longformer  # noqa: F401
+# isort: on
 from reductions.layerwise import check_blocks
 from reductions.registry import REGISTRY, Reduction, get_reduction, load_plugins, register
 

@@ -108,39 +108,23 @@ class AttentionProtocol(Protocol):
         """The prediction at the last position (−1 for ⊥)."""
         return super().decode(message) - 1
 
-    def verify_exact(self, tokens: np.ndarray, transcript):
-        """Every message against the model's own forward pass, bit for bit: the keys and values of
-        the poster's rows, and P_1's last message against the prediction.
-
-        Returns
-        -------
-        reductions.conformance.Verification
-        """
-        from reductions.conformance import Verification
-
+    def expected_messages(self, tokens: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+        """What the model's own forward pass puts in each turn ``(round, player)``: the keys and
+        values of the poster's rows in layer ``round``, and P_1's prediction last (checked by
+        :func:`reductions.conformance.verify_exact`)."""
         forward = self.model.forward(tokens, keep=True)
-        mismatched = np.zeros(len(tokens), dtype=bool)
-        first = None
-        for message in transcript.messages:
-            if (message.round, message.player) == (self.spec.rounds, 1):
-                expected = encode(self.model.output_format, forward.predictions[:, -1:] + 1)
-            else:
-                lo, hi = self._own(message.player)
+        expected = {}
+        for round in range(1, self.spec.rounds + 1):
+            for player in range(self.spec.k, 0, -1):
+                if (round, player) == (self.spec.rounds, 1):
+                    expected[round, player] = encode(self.model.output_format, forward.predictions[:, -1:] + 1)
+                    continue
+                lo, hi = self._own(player)
                 block = np.concatenate(
-                    [forward.keys[message.round - 1][:, lo:hi], forward.values[message.round - 1][:, lo:hi]],
-                    axis=2,
+                    [forward.keys[round - 1][:, lo:hi], forward.values[round - 1][:, lo:hi]], axis=2
                 )
-                expected = encode(self.model.fmt, block.reshape(len(block), -1))
-            same = message.lengths == expected.shape[1]
-            if message.bits.shape[1] == expected.shape[1]:
-                same &= np.all(message.bits == expected, axis=1)
-            else:
-                same[:] = False
-            wrong = np.flatnonzero(~same & ~mismatched)
-            if wrong.size and first is None:
-                first = (int(wrong[0]), message.round, message.player)
-            mismatched |= ~same
-        return Verification(self.spec.name, mismatched, first)
+                expected[round, player] = encode(self.model.fmt, block.reshape(len(block), -1))
+        return expected
 
 
 @register
@@ -175,13 +159,12 @@ class AttentionReduction(Reduction):
     def rounds(self, model: Transformer) -> int:
         return len(model.layers)
 
-    def bits_per_message(self, model: Transformer, k: int) -> int:
-        """s for k players holding near-equal blocks (sizes differ by at most one) of the model's whole
-        context; :meth:`bits_for_blocks` gives it for any partition."""
-        edges = np.linspace(0, model.context, k + 1).round().astype(int)
-        return self.bits_for_blocks(model, list(zip(edges[:-1], edges[1:], strict=True)))
-
-    def bits_for_blocks(self, model: Transformer, blocks: list[tuple[int, int]]) -> int:
+    def bits_per_message(self, model: Transformer, k: int, blocks: list[tuple[int, int]] | None = None) -> int:
+        """s for players holding ``blocks`` (the largest block's keys and values); without blocks, for
+        k players holding near-equal blocks (sizes differ by at most one) of the model's context."""
+        if blocks is None:
+            edges = np.linspace(0, model.context, k + 1).round().astype(int)
+            blocks = list(zip(edges[:-1], edges[1:], strict=True))
         return AttentionProtocol(self.name, model, blocks).spec.max_bits
 
     def compile(self, model: Transformer, blocks: list[tuple[int, int]]) -> AttentionProtocol:

@@ -19,11 +19,11 @@ import numpy as np
 
 from commlab.engine import audit_isolation, run
 from commlab.engine.ir import Transcript
+from commlab.engine.protocol import Protocol
 from commlab.errors import SimulationMismatch
-from commlab.io.codecs import encode
 from commlab.problems.pointer_chasing import PointerChasing
 from reductions import compile_to_protocol, get_reduction
-from reductions.layerwise import LayerwiseProtocol, split_by_blocks
+from reductions.layerwise import split_by_blocks
 from reductions.pointer_chasing import encode as encode_pointer_chasing
 from reductions.registry import Reduction
 
@@ -51,33 +51,26 @@ class Verification:
             )
 
 
-def verify_exact(protocol: LayerwiseProtocol, tokens: np.ndarray, transcript: Transcript) -> Verification:
-    """Compare a layer-stack protocol's transcript with the model's own forward pass, bit for bit.
+def verify_exact(protocol: Protocol, tokens: np.ndarray, transcript: Transcript) -> Verification:
+    """Compare a compiled protocol's transcript with the model's own forward pass, bit for bit.
 
     Parameters
     ----------
-    protocol : LayerwiseProtocol
-        The compiled protocol (it knows its model and partition). Any other protocol checks
-        itself with its own ``verify_exact(tokens, transcript)`` (e.g. the attention protocol,
-        whose messages are blocks of keys and values rather than a boundary state).
+    protocol : Protocol
+        The compiled protocol; it knows its model and partition and says, through
+        ``expected_messages(tokens)``, what the model's own forward pass puts in each turn
+        (:meth:`reductions.layerwise.LayerwiseProtocol.expected_messages` for layer stacks).
     tokens : int array (B, N)
         The inputs the protocol ran on.
     transcript : Transcript
         What the board holds after the run.
     """
-    if not isinstance(protocol, LayerwiseProtocol):  # a protocol that posts more than a boundary state
-        return protocol.verify_exact(tokens, transcript)
-    model, blocks, spec = protocol.model, protocol.blocks, protocol.spec
-    forward = model.forward(tokens, record=[end - 1 for _, end in blocks])
+    spec = protocol.spec
+    expected_by_turn = protocol.expected_messages(tokens)
     mismatched = np.zeros(len(tokens), dtype=bool)
     first = None
     for message in transcript.messages:
-        end = blocks[spec.k - message.player][1]
-        if (message.round, message.player) == (spec.rounds, 1):
-            expected = encode(model.output_format, forward.predictions[:, -1:] + 1)
-        else:
-            layer = model.layers[message.round - 1]
-            expected = layer.encode_state(forward.recorded[message.round - 1][end - 1])
+        expected = expected_by_turn[message.round, message.player]
         same = message.lengths == expected.shape[1]
         if message.bits.shape[1] == expected.shape[1]:
             same &= np.all(message.bits == expected, axis=1)
@@ -119,7 +112,7 @@ def _case(reduction: Reduction, model: Any, tokens: np.ndarray, blocks, label: s
         raise SimulationMismatch(
             f"reduction {reduction.name!r} ({label}): output of instance {instance} differs"
         )
-    declared_r, declared_s = reduction.rounds(model), reduction.bits_for_blocks(model, blocks)
+    declared_r, declared_s = reduction.rounds(model), reduction.bits_per_message(model, len(blocks), blocks)
     if protocol.spec.rounds != declared_r or result.bits_per_message != declared_s:
         raise SimulationMismatch(
             f"reduction {reduction.name!r} ({label}): declared R = {declared_r}, s = {declared_s} but the "

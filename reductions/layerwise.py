@@ -101,6 +101,22 @@ class LayerwiseProtocol(Protocol):
         """The prediction at the last position (−1 for ⊥)."""
         return super().decode(message) - 1
 
+    def expected_messages(self, tokens: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+        """What the model's own forward pass puts in each turn ``(round, player)``: the exact bits of
+        layer ``round``'s state at the end of the player's block, and P_1's prediction last."""
+        model, k = self.model, self.spec.k
+        forward = model.forward(tokens, record=[end - 1 for _, end in self.blocks])
+        expected = {}
+        for round in range(1, self.spec.rounds + 1):
+            for player in range(k, 0, -1):
+                end = self.blocks[k - player][1]
+                if (round, player) == (self.spec.rounds, 1):
+                    expected[round, player] = encode(model.output_format, forward.predictions[:, -1:] + 1)
+                else:
+                    layer = model.layers[round - 1]
+                    expected[round, player] = layer.encode_state(forward.recorded[round - 1][end - 1])
+        return expected
+
 
 class LayerwiseReduction(Reduction):
     """A reduction for stacks of layer kinds: subclasses declare ``name``, ``family``, ``bound``,
@@ -123,7 +139,7 @@ class LayerwiseReduction(Reduction):
     def rounds(self, model):
         return len(model.layers)
 
-    def bits_per_message(self, model, k):
+    def bits_per_message(self, model, k, blocks=None):
         return LayerwiseProtocol(self.name, model, [(i, i + 1) for i in range(k)]).spec.max_bits
 
     def compile(self, model, blocks):

@@ -38,13 +38,10 @@ class Reduction(ABC):
         """R: the rounds the compiled protocol uses."""
 
     @abstractmethod
-    def bits_per_message(self, model: Any, k: int) -> int:
-        """s: the largest message of the compiled protocol with k players."""
-
-    def bits_for_blocks(self, model: Any, blocks: list[tuple[int, int]]) -> int:
-        """s for players holding these ``blocks``: :meth:`bits_per_message` unless the messages
-        grow with the blocks (full attention posts a block of keys and values)."""
-        return self.bits_per_message(model, len(blocks))
+    def bits_per_message(self, model: Any, k: int, blocks: list[tuple[int, int]] | None = None) -> int:
+        """s: the largest message of the compiled protocol with k players. Reductions whose s
+        depends on the partition itself (the Longformer's: the global positions each block holds)
+        need ``blocks``; the others ignore it."""
 
     @abstractmethod
     def compile(self, model: Any, blocks: list[tuple[int, int]]) -> Protocol:

@@ -11,7 +11,7 @@ from commlab.models.construction import build_hop_transformer
 from commlab.models.transformer import random_transformer
 from reductions import compile_to_protocol, get_reduction
 from reductions.attention import attention_bits_table, player_rows, reduce_attention
-from reductions.conformance import check_reduction
+from reductions.conformance import check_reduction, verify_exact
 from reductions.layerwise import split_by_blocks
 
 
@@ -41,10 +41,10 @@ def test_a_corrupted_message_is_caught():
     blocks = [(0, 5), (5, 9), (9, 12)]
     protocol = compile_to_protocol(model, blocks, "attention")
     transcript = run(protocol, split_by_blocks(tokens, blocks), seed=0).transcript
-    assert protocol.verify_exact(tokens, transcript).mismatches == 0
+    assert verify_exact(protocol, tokens, transcript).mismatches == 0
     other = random_transformer(4, 2, context=20, seed=2)
     wrong = compile_to_protocol(other, blocks, "attention")
-    check = wrong.verify_exact(tokens, transcript)  # the same board against a different model
+    check = verify_exact(wrong, tokens, transcript)  # the same board against a different model
     assert check.mismatches == 5 and check.first == (0, 1, 3)
 
 
@@ -97,5 +97,5 @@ def test_exact_when_the_batch_runs_in_chunks(monkeypatch):
     assert len(model.chunks(10, 21)) == 4
     protocol = compile_to_protocol(model, blocks, "attention")
     result = run(protocol, split_by_blocks(tokens, blocks), seed=0)
-    assert protocol.verify_exact(tokens, result.transcript).mismatches == 0
+    assert verify_exact(protocol, tokens, result.transcript).mismatches == 0
     assert np.array_equal(result.output, model.predict(tokens)[:, -1])

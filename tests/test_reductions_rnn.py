@@ -136,6 +136,7 @@ def test_unsupported_models_and_partitions_report_every_problem():
         compile_to_protocol(model, [(1, 3), (4, 4)])
     assert len(error.value.reasons) == 3
     assert "rnn: the rnn reduction compiles a SequenceModel, got object" in validate(object())
+    assert validate(object(), "rnn") == ["rnn: the rnn reduction compiles a SequenceModel, got object"]
     assert validate(model) == [] and validate(model, "rnn") == []
     with pytest.raises(Exception, match="bad player partition"):
         split_by_blocks(np.zeros((1, 5), int), [(0, 2), (2, 4)])

@@ -26,6 +26,7 @@ from commlab.cli import construct as construct_cmd
 from commlab.cli import hop as hop_cmd
 from commlab.cli import plot as plot_cmd
 from commlab.cli import reduce as reduce_cmd
+from commlab.cli import reduce_attention  # noqa: F401  (adds reduce kernel/hybrid/cot/longformer)
 from commlab.cli import run as run_cmd
 from commlab.cli import sweep as sweep_cmd
 from commlab.cli._errors import DEBUG_HINT, exit_code, one_line

@@ -425,6 +425,7 @@ def solvers_data(
     from commlab.analysis.bounds import get_bound
     from commlab.models import indicator_chase_model
     from commlab.problems.pointer_chasing import check_parameters
+    from reductions.cot import cot_solver_curve
     from reductions.experiment import solver_curve, window_solver_curve
 
     check_parameters(q, k, trials)  # every bad value is refused before minutes of computing
@@ -447,6 +448,11 @@ def solvers_data(
                 progress=advance,
             ).to_dict(),
         ]
+        skipped = []
+        try:  # the hop-following CoT, one CoT token short of 2k and at 2k: 4·p bits, N_CoT + 1 rounds
+            curves.append(cot_solver_curve(q, k, [2 * k - 1, 2 * k], trials=trials, seed=seed).to_dict())
+        except InvalidParameter as too_big:  # its scratchpad vocabulary grows as q·N
+            skipped.append(str(too_big))
     return {
         "figure": "solvers",
         "q": q,
@@ -459,6 +465,7 @@ def solvers_data(
         "seed": seed,
         "curves": curves,
         "ceilings": _ceilings(curves),
+        "skipped": skipped,
         "version": __version__,
     }
 

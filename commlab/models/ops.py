@@ -17,7 +17,7 @@ import numpy as np
 
 from commlab.models.arith import Arith
 
-__all__ = ["attention", "causal_mask", "gelu_new", "layer_norm", "masked_softmax"]
+__all__ = ["attention", "causal_mask", "gelu_new", "layer_norm", "masked_softmax", "online_softmax_step"]
 
 
 def causal_mask(n: int, window: int | None = None, globals_every: int | None = None) -> np.ndarray:
@@ -104,6 +104,37 @@ def attention(
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
     scores = a.mul(a.mm(q, np.swapaxes(k, -1, -2)), np.asarray(scale, dtype=q.dtype))
     return a.mm(masked_softmax(a, scores, allowed), v)
+
+
+def online_softmax_step(
+    a: Arith, state: tuple[np.ndarray, np.ndarray, np.ndarray], score: np.ndarray, value: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One key of a softmax streamed left to right ("online softmax", Milakov & Gimelshein 2018).
+
+    The state is the running maximum μ ``(...)``, normaliser ℓ ``(...)`` and numerator o ``(..., e)``
+    over the keys seen so far; one more key with ``score`` ``(...)`` and ``value`` ``(..., e)`` gives
+    μ' = max(μ, x), ℓ' = ℓ·e^{μ−μ'} + e^{x−μ'}, o' = o·e^{μ−μ'} + e^{x−μ'}·v, each step rounded.
+    After the last key, o/ℓ is the softmax-weighted average. The empty state is μ = −∞, ℓ = 0, o = 0;
+    e^{μ−μ'} is taken as 0 while μ = −∞ (so formats without infinities never compute with it).
+
+    Examples
+    --------
+    >>> from commlab.io.codecs import number_format
+    >>> a = Arith(number_format("float64"))
+    >>> state = (np.array([-np.inf]), np.zeros(1), np.zeros((1, 1)))
+    >>> for x, v in ((0.0, 1.0), (np.log(3), 5.0)):
+    ...     state = online_softmax_step(a, state, np.array([x]), np.array([[v]]))
+    >>> float(state[2][0, 0] / state[1][0])  # (1·1 + 3·5) / (1 + 3)
+    4.0
+    """
+    running, total, numerator = state
+    new_max = np.maximum(running, score)
+    seen = np.isfinite(running)
+    rescale = np.where(seen, a.exp(a.sub(np.where(seen, running, new_max), new_max)), 0).astype(total.dtype)
+    weight = a.exp(a.sub(score, new_max))
+    total = a.add(a.mul(total, rescale), weight)
+    numerator = a.add(a.mul(numerator, rescale[..., None]), a.mul(weight[..., None], value))
+    return new_max, total, numerator
 
 
 def layer_norm(a: Arith, x: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: float = 1e-5) -> np.ndarray:
