@@ -98,7 +98,7 @@ def test_console_script_exit_code():
     done = subprocess.run(
         [sys.executable, "-m", "commlab", "run", "chase", "--q", "3"], capture_output=True, text=True
     )
-    assert done.returncode == 2 and done.stderr.startswith("Error: Invalid value for '--q': q must be even")
+    assert done.returncode == 2 and done.stderr.startswith("Error: Invalid value for '--q': q must be an even integer")
 
 
 def test_hop_text_and_json(capsys):
