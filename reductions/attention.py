@@ -10,8 +10,9 @@ L, P_1 posts the prediction at the last position instead: the protocol's output.
 So R = L, as for a recurrent model, but a message carries a whole block of keys and values:
 ``s = rows · (d + e) · p`` bits (d key and e value numbers per row, p bits per number) — about
 ``(N/k)·(d + e)·p``, growing linearly with N. The lower bound (R ≥ k or s = Ω(N/k⁶), docs/theory.md
-§5–§6) therefore never binds a transformer: the log-depth construction uses R = 2 + ⌈log₂ k⌉ < k
-rounds and pays with messages far above c·N/(2k⁶).
+§5–§6) therefore never binds a transformer: the log-depth construction uses R = 2 + ⌈log₂ k⌉
+rounds (fewer than k from k = 6 on; for k ≤ 5 it has R ≥ k and the bound does not apply at all) and
+pays with messages far above c·N/(2k⁶).
 
 Exactness: a player runs the model's own operations on arrays of the model's shapes (its rows
 filled in, every later row zero, the batch in the model's chunks). A row's result depends only

@@ -204,3 +204,13 @@ def test_the_best_three_round_budget_stays_of_order_q_over_k():
     """README: the best R = 3 budget is 114·q/k⁵ at q = 512, k = 4 (chunked, 57 bits)."""
     found = smallest_budget(512, 4, 3, protocol="chunked", trials=50)
     assert found.bits_per_message == 57 and found.bits_per_message / (512 / 4**5) == 114
+
+
+def test_the_k_minus_1_round_gap_to_assadi_n_is_of_order_k4_for_every_k():
+    """The best (k − 1)-round s over c·q/k⁵ stays between k⁴/3 and 2k⁴/3 as k grows (chunked:
+    s = ⌈q/(3(k−1))⌉ once that exceeds ⌈log₂ q⌉), so the gap is of order k⁴ with no log q."""
+    q = 1024
+    for k in (2, 3, 4, 6, 8):
+        found = smallest_budget(q, k, k - 1, protocol="chunked", trials=20, seed=0)
+        ratio = found.bits_per_message * k**5 / q / k**4
+        assert 1 / 3 <= ratio <= 2 / 3 + k / q, (k, found.bits_per_message, ratio)  # + k/q: the ceiling

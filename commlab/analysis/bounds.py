@@ -7,7 +7,7 @@ do not give. Every bound stated in the sequence length N (hop_k and the architec
 SHT24) is that same inequality with the layer size of the encoding, q = N/(2k) (N = 2kq + 1,
 docs/theory.md §5), substituted: c·q/k⁵ = c·N/(2k⁶), with the *same* c. The factor 2 is printed,
 and every statement shows the conversion. (For N = 2kq + 1 exactly, ⌊N/(2k)⌋ = q and the N-form
-overstates c·q/k⁵ by c/(2k⁶) bits, below c/128.) Numeric evaluations take ``c = 1`` unless told,
+overstates c·q/k⁵ by c/(2k⁶) bits: c/128 at k = 2, less for larger k.) Numeric evaluations take ``c = 1`` unless told,
 and say so.
 
 **Vacuous bounds.** A bound that demands at most one bit per message says nothing: every protocol

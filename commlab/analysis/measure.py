@@ -228,9 +228,11 @@ class BudgetSearch:
         The size option searched (``"m"``, ``"t"``; ``None`` for a protocol whose s is fixed) and the
         value found (``None`` when the target is not reached).
     decision : str
-        ``"reached"``: from ``value`` on, every larger size reaches the target (exactly, or with the
-        whole confidence interval above it); ``"undecided"``: the intervals straddle the target at
-        every size tried, so no size is certified; ``"unreachable"``: no size reaches it.
+        ``"reached"``: with ``method == "exact"``, every size from ``value`` on reaches the target
+        (all sizes are scanned); with ``"monte-carlo"``, every size the search *evaluated* from
+        ``value`` on has its whole confidence interval above the target (sizes it skipped are not
+        certified, and each interval holds at 95 % on its own, not jointly); ``"undecided"``: the
+        intervals straddle the target at every size tried, so no size is certified; ``"unreachable"``: no size reaches it.
     method : str
         ``"exact"`` (the protocol's closed-form success, every size scanned) or ``"monte-carlo"``
         (common random numbers: one seed, the same instances and coins for every size).

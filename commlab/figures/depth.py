@@ -155,7 +155,7 @@ def draw_rank(data: dict[str, Any]) -> Figure:
                 [c["bound_rank"] for c in mine],
                 "--",
                 color=f"C{i}",
-                label=f"bound N/(k⁶·m·p), k = {k}{applies}",
+                label=f"bound c·N/(2k⁶·m·p), c = 1, k = {k}{applies}",
             )
         every_n = sorted({c["n"] for c in svd})
         bottom.plot(every_n, every_n, ":", color="0.5", lw=0.8, label="r = N")

@@ -472,7 +472,9 @@ def solvers_data(
 
 def _ceilings(curves: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """For each solver, the ceiling on c from its fewest-bits point with accuracy established ≥ 2/3
-    (lower end of the 95% interval) and fewer rounds than k; solvers with no such point give none."""
+    (lower end of the 95% interval) and fewer rounds than k; solvers with no such point give none.
+    The interval is per point: picking the fewest-bits point among a curve's several is not
+    corrected for that choice, so a ceiling is as good as its point's own interval."""
     from commlab.analysis.bounds import constant_ceiling
 
     found = []

@@ -157,7 +157,8 @@ def rank_sweep(
     """Accuracy on encoded (q, k) pointer chasing (hop_k(X)_N) of the log-depth construction with
     every attention replaced by its best rank-r approximation (``svd``) or by r Performer features,
     as r grows; with each curve's threshold (:func:`threshold`) and the rank the kernel-attention
-    bound demands, r ≥ c·N/(k⁶·m·H·p) (SHT24 Cor 5.3; c = 1, m the stream width, H = 1, p = 64).
+    bound demands, r ≥ c·N/(2k⁶·m·H·p) (SHT24 Cor 5.3 with the constant of docs/theory.md §3; c = 1,
+    m the stream width, H = 1, p = 64).
 
     Returns
     -------

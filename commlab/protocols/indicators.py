@@ -239,7 +239,8 @@ class Chunked(IndicatorChase):
 
     With t = ⌈q/(k−1)⌉ (the default) it is deterministic and always right with
     s = max(⌈q/(k−1)⌉, ⌈log₂ q⌉) bits; with fewer chunk bits it is right with probability exactly
-    1/2 + min(1, (k−1)t/q)/2. So k − 1 rounds cost O(q/k) bits, no log q factor.
+    1/2 + min(1, (k−1)t/q)/2. So k − 1 rounds cost O(q/k) bits: no log q factor once
+    q/(k−1) ≥ ⌈log₂ q⌉, where the chunk rather than the vertex name sets s.
 
     Examples
     --------
