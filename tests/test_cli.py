@@ -98,7 +98,9 @@ def test_console_script_exit_code():
     done = subprocess.run(
         [sys.executable, "-m", "commlab", "run", "chase", "--q", "3"], capture_output=True, text=True
     )
-    assert done.returncode == 2 and done.stderr.startswith("Error: Invalid value for '--q': q must be an even integer")
+    assert done.returncode == 2 and done.stderr.startswith(
+        "Error: Invalid value for '--q': q must be an even integer"
+    )
 
 
 def test_hop_text_and_json(capsys):
@@ -577,7 +579,9 @@ def test_every_long_command_takes_quiet():
     from commlab.cli import app
 
     root = typer.main.get_command(app)
-    for path in (["run"], ["reduce", "rnn"], ["plot"]):
+    long_commands = [["run"], ["plot"], ["construct", "hop"], ["sweep", "run"]]
+    long_commands += [["reduce", name] for name in root.commands["reduce"].commands]
+    for path in long_commands:
         command = root
         for name in path:
             command = command.commands[name]

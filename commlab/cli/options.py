@@ -70,7 +70,9 @@ def _at_least(name: str, minimum: int) -> Callable[[Any], Any]:
 def _even_q(q: int) -> None:
     check_int("q", q, minimum=2)
     if q % 2:
-        raise InvalidParameter(f"q must be an even integer >= 2 (the equipartition halves the last layer), got {q}")
+        raise InvalidParameter(
+            f"q must be an even integer >= 2 (the equipartition halves the last layer), got {q}"
+        )
 
 
 def _number_format(name: str) -> None:

@@ -36,6 +36,14 @@ def _reduce_help(ctx: typer.Context) -> None:
         raise typer.Exit(0)
 
 
+def measuring(command: str, trials: int, as_json: bool, quiet: bool):
+    """The progress bar every reduce command shows on stderr while it compiles, runs and verifies
+    (silent under --json or --quiet, and outside a terminal)."""
+    from commlab.progress import progress_bar
+
+    return progress_bar(command, trials, enabled=not (as_json or quiet), ticks=True)
+
+
 def _render_report(r: dict) -> str:
     lo, hi = r["accuracy_ci"]
     rounds, k = r["rounds"], r["k"]
@@ -90,7 +98,6 @@ def rnn(
 
     Example: commlab reduce rnn --layers 3 --state 64 --cell lstm --format bfloat16 --json
     """
-    from commlab.progress import progress_bar
     from commlab.resources import check_memory, recurrent_reduction_bytes
     from reductions.rnn import reduce_rnn
 
@@ -100,7 +107,7 @@ def rnn(
         f"reduce rnn with {layers} layer(s) of state {state}, q = {q}, k = {hops} and {trials} trials",
         "lower --layers, --state, --q or --trials",
     )
-    with progress_bar("reduce rnn", trials, enabled=not (as_json or quiet), ticks=True):
+    with measuring("reduce rnn", trials, as_json, quiet):
         report = reduce_rnn(
             layers=layers,
             state=state,

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from commlab.cli._output import canonical, emit
-from commlab.cli.options import COpt, FormatOpt, JsonOpt, QOpt, SeedOpt, TrialsOpt, k_option
-from commlab.cli.reduce import REPORT_NAMES, _render_report, reduce_app
+from commlab.cli.options import COpt, FormatOpt, JsonOpt, QOpt, QuietOpt, SeedOpt, TrialsOpt, k_option
+from commlab.cli.reduce import REPORT_NAMES, _render_report, measuring, reduce_app
 from commlab.errors import SimulationMismatch
 from commlab.io.codecs import number_format
 
@@ -29,7 +29,9 @@ def _finish(report, name: str, values: dict[str, Any], as_json: bool) -> None:
 
     c_value = report.bound[0]["c"]
     result = {**canonical(report.to_dict(), REPORT_NAMES), "c": c_value}
-    result["corollary"] = canonical(corollary(name, k=report.k, c_value=c_value, **values), {"bound": "statement"})
+    result["corollary"] = canonical(
+        corollary(name, k=report.k, c_value=c_value, **values), {"bound": "statement"}
+    )
 
     def render(r: dict) -> str:
         row = r["corollary"]
@@ -67,6 +69,7 @@ def kernel(
     seed: SeedOpt = 0,
     c: COpt = 1.0,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compile an L-layer kernel-attention transformer into a (k, L, H·r·(m+1)·p) protocol, verify
     it bit for bit on encoded pointer chasing, and report its bits against SHT24 Cor 5.3.
@@ -75,19 +78,20 @@ def kernel(
     """
     from reductions.kernel import reduce_kernel
 
-    report = reduce_kernel(
-        layers=layers,
-        heads=heads,
-        width=width,
-        rank=rank,
-        features=features,
-        fmt=fmt,
-        k=k,
-        q=q,
-        trials=trials,
-        seed=seed,
-        c_value=c,
-    )
+    with measuring("reduce kernel", trials, as_json, quiet):
+        report = reduce_kernel(
+            layers=layers,
+            heads=heads,
+            width=width,
+            rank=rank,
+            features=features,
+            fmt=fmt,
+            k=k,
+            q=q,
+            trials=trials,
+            seed=seed,
+            c_value=c,
+        )
     p = number_format(fmt).bits
     _finish(report, "kernel", {"m": width, "r": rank, "H": heads, "p": p, "L": layers}, as_json)
 
@@ -108,6 +112,7 @@ def hybrid(
     seed: SeedOpt = 0,
     c: COpt = 1.0,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compile a hybrid stack of recurrent and kernel-attention layers (one round per layer) into a
     protocol, verify it bit for bit on encoded pointer chasing, and report its bits.
@@ -116,19 +121,20 @@ def hybrid(
     """
     from reductions.kernel import reduce_hybrid
 
-    report = reduce_hybrid(
-        pattern=pattern,
-        width=width,
-        rank=rank,
-        heads=heads,
-        features=features,
-        fmt=fmt,
-        k=k,
-        q=q,
-        trials=trials,
-        seed=seed,
-        c_value=c,
-    )
+    with measuring("reduce hybrid", trials, as_json, quiet):
+        report = reduce_hybrid(
+            pattern=pattern,
+            width=width,
+            rank=rank,
+            heads=heads,
+            features=features,
+            fmt=fmt,
+            k=k,
+            q=q,
+            trials=trials,
+            seed=seed,
+            c_value=c,
+        )
     values = {"s": report.declared_bits_per_message, "R": report.rounds}
     _finish(report, "hop-k", values, as_json)
 
@@ -147,6 +153,7 @@ def cot(
     seed: SeedOpt = 0,
     c: COpt = 1.0,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compile a one-layer transformer with chain of thought into a (k, N_CoT + 1, H·(m+2)·p)
     protocol (one round per query, the online softmax continued left to right), verify it bit for
@@ -156,17 +163,18 @@ def cot(
     """
     from reductions.cot import reduce_cot
 
-    report = reduce_cot(
-        cot_tokens=cot_tokens,
-        heads=heads,
-        width=width,
-        fmt=fmt,
-        k=k,
-        q=q,
-        trials=trials,
-        seed=seed,
-        c_value=c,
-    )
+    with measuring("reduce cot", trials, as_json, quiet):
+        report = reduce_cot(
+            cot_tokens=cot_tokens,
+            heads=heads,
+            width=width,
+            fmt=fmt,
+            k=k,
+            q=q,
+            trials=trials,
+            seed=seed,
+            c_value=c,
+        )
     p = number_format(fmt).bits
     _finish(report, "cot", {"m": width, "H": heads, "p": p, "T": cot_tokens}, as_json)
 
@@ -187,6 +195,7 @@ def longformer(
     seed: SeedOpt = 0,
     c: COpt = 1.0,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compile an L-layer Longformer into a (k, L, s) protocol (each player posts its window edge and
     its own global positions), verify it bit for bit on encoded pointer chasing, and report its bits
@@ -196,19 +205,20 @@ def longformer(
     """
     from reductions.longformer import reduce_longformer
 
-    report = reduce_longformer(
-        layers=layers,
-        heads=heads,
-        width=width,
-        window=window,
-        globals_every=globals_every,
-        fmt=fmt,
-        k=k,
-        q=q,
-        trials=trials,
-        seed=seed,
-        c_value=c,
-    )
+    with measuring("reduce longformer", trials, as_json, quiet):
+        report = reduce_longformer(
+            layers=layers,
+            heads=heads,
+            width=width,
+            window=window,
+            globals_every=globals_every,
+            fmt=fmt,
+            k=k,
+            q=q,
+            trials=trials,
+            seed=seed,
+            c_value=c,
+        )
     values = {
         "w": window,
         "g": globals_every,
