@@ -967,3 +967,27 @@ def test_a_swallowed_interrupt_still_exits_130(capsys, monkeypatch):
     code, out, err = cli(capsys, "run", "chase", "--trials", "2")
     assert (code, out, err) == (130, "", "interrupted\n")
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
+def test_an_interrupt_inside_a_nested_command_stops_the_outer_one(capsys, monkeypatch):
+    """A sweep runs commands through main() inside its own command: Ctrl-C must end the sweep,
+    not just the point it interrupted."""
+    import os
+    import signal
+
+    import commlab.protocols
+
+    inner_codes = []
+
+    def outer(*args, **kwargs):  # stands for a command that runs another command in-process
+        def interrupting(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+            raise AssertionError("not reached")
+
+        monkeypatch.setattr(commlab.protocols, "simulate", interrupting)
+        inner_codes.append(main(["run", "chase", "--trials", "2"]))
+        raise AssertionError("the outer command went on after the interrupt")
+
+    monkeypatch.setattr(commlab.protocols, "simulate", outer)
+    code, out, err = cli(capsys, "run", "chase", "--trials", "2")
+    assert (code, out, err, inner_codes) == (130, "", "interrupted\n", [])

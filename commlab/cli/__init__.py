@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Annotated
 
 import typer
@@ -114,13 +114,20 @@ def _stopped(signum: int) -> int:
     return 128 + signum
 
 
+_depth = 0  # how many main() calls are running in this process (a sweep runs commands inside one)
+
+
 def _run(args: list[str], received: list[int]) -> int:
     """Run one command line; the exit code, with every error reported as one line."""
+    global _depth
     debug = debugging()
     try:
-        with _stop_on_signals(received):
+        _depth += 1
+        with _stop_on_signals(received) if _depth == 1 else nullcontext():
             code = typer.main.get_command(app).main(args=args, prog_name="commlab", standalone_mode=False)
     except Stopped:
+        if _depth > 1:  # a command run by another (a sweep's point): the stop ends the outer one too
+            raise
         return 0  # reported by main, from ``received``
     except typer.Exit as done:
         return done.exit_code
@@ -143,6 +150,8 @@ def _run(args: list[str], received: list[int]) -> int:
         else:
             _report(f"internal error, please report it: {type(cause).__name__}: {cause}")
         return 1
+    finally:
+        _depth -= 1
     return code if isinstance(code, int) else 0  # a command's typer.Exit(n) comes back as n
 
 
