@@ -358,6 +358,48 @@ def cot_protocol_vs_forward() -> dict:
     from commlab.models.cot import random_cot_model
 
     return _protocol_vs_forward(random_cot_model(3, 2, 32, 130, "float32", seed=0, context=2048 + 4), 2048)
+def _traced_peak_mb(fn: Callable[[], object]) -> tuple[float, float]:
+    """(seconds, peak traced MB above the memory in use before) of one call of ``fn``."""
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    start = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - start
+    peak = (tracemalloc.get_traced_memory()[1] - before) / 2**20
+    if started:
+        tracemalloc.stop()
+    return seconds, peak
+
+
+@benchmark
+def chase_memory_by_trials() -> dict:
+    """Peak traced memory of ``commlab run chase --q 1024 --k 8`` at 10⁴ and 10⁶ trials (issue 11
+    §2; before chunking, 2·10⁵ trials took 8.3 GB). Chunks of bounded size keep it flat: the target
+    is at most 4× more memory for 100× more trials. Most of the time goes into drawing the
+    instances (8·1024 random matching entries per trial)."""
+    from commlab.protocols import simulate
+
+    figures: dict = {}
+    for trials in (10**4, 10**6):
+        seconds, peak = _traced_peak_mb(lambda t=trials: simulate("chase", q=1024, k=8, trials=t, seed=0))
+        figures[f"seconds_{trials:.0e}"] = seconds
+        figures[f"peak_mb_{trials:.0e}"] = peak
+    ratio = figures["peak_mb_1e+06"] / figures["peak_mb_1e+04"]
+    return {**figures, "memory_ratio": ratio, "target_ratio": 4, "met": ratio <= 4}
+
+
+@benchmark
+def chase_silent_turns() -> dict:
+    """``commlab run chase --q 2 --k 300`` (1000 trials, 90 000 turns, all but 300 silent): silent
+    turns write the empty message without calling the player (before: 20 s in issue 11 §2, 83 s and
+    1.6 GB on the 2 shared cores of the lab machine; target < 5 s)."""
+    from commlab.protocols import simulate
+
+    seconds, peak = _traced_peak_mb(lambda: simulate("chase", q=2, k=300, trials=1000, seed=0))
+    return {"seconds": seconds, "peak_mb": peak, "target_s": 5, "met": seconds < 5}
 
 
 @benchmark

@@ -100,12 +100,16 @@ def check_memory(estimate: float, what: str, fix: str) -> None:
         )
 
 
-def pointer_chasing_bytes(q: int, k: int, batch: int, message_bits: int = 0, rounds: int = 1) -> int:
-    """Estimated peak bytes of running a protocol on ``batch`` random (q, k) pointer-chasing instances.
+def pointer_chasing_bytes(
+    q: int, k: int, batch: int, message_bits: int = 0, rounds: int = 1, trials: int | None = None
+) -> int:
+    """Estimated peak bytes of running a protocol on random (q, k) pointer-chasing instances,
+    ``batch`` of them at a time (a chunk), ``trials`` in all (default: one batch).
 
-    The instances (k layers of q vertices each, drawn by permuting a copy, so counted twice, plus the
-    equipartition) and the transcript (one byte per posted bit, ``batch × rounds × k × message_bits``,
-    counted twice: the board and the copy a run returns).
+    The instances of a chunk (k layers of q vertices each, drawn by permuting a copy, so counted
+    twice, plus the equipartition), its transcript (one byte per posted bit, ``batch × rounds × k ×
+    message_bits``, counted twice: the board and the copy a run returns), and what every instance
+    leaves behind (its output and its truth as int64, kept per chunk and once combined: 32 bytes).
 
     Examples
     --------
@@ -115,7 +119,8 @@ def pointer_chasing_bytes(q: int, k: int, batch: int, message_bits: int = 0, rou
     vertex = 2 if q <= 2**15 else 4
     instances = batch * (2 * k * q * vertex + 2 * q)
     transcript = 2 * batch * rounds * k * message_bits
-    return int(instances + transcript)
+    results = 32 * (batch if trials is None else trials)
+    return int(instances + transcript + results)
 
 
 def recurrent_reduction_bytes(cell: str, layers: int, state: int, q: int, k: int, trials: int) -> int:

@@ -4,7 +4,8 @@
 posted message must be the exact bit pattern of the model's state at that block's end (and P_1's
 last message its prediction). :func:`check_reduction` runs the whole kit on a model factory: exact
 agreement on random inputs and on encoded pointer chasing, measured bits equal to the declared s,
-rounds equal to the declared R, and the isolation audit. Failures raise
+rounds equal to the declared R, batch independence (every instance's transcript and output the
+same whatever instances share its batch) on every case, and the isolation audit. Failures raise
 :class:`~commlab.errors.SimulationMismatch` naming the reduction, the instance, and the first
 differing round and player.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from commlab.engine import audit_isolation, run
+from commlab.engine import audit_isolation, check_batch_independence, run
 from commlab.engine.ir import Transcript
 from commlab.engine.protocol import Protocol
 from commlab.errors import SimulationMismatch
@@ -118,6 +119,7 @@ def _case(reduction: Reduction, model: Any, tokens: np.ndarray, blocks, label: s
             f"reduction {reduction.name!r} ({label}): declared R = {declared_r}, s = {declared_s} but the "
             f"protocol ran {protocol.spec.rounds} rounds with messages of up to {result.bits_per_message} bits"
         )
+    check_batch_independence(protocol, inputs, seed=0)
     if audit:
         audit_isolation(protocol, [x[:2] for x in inputs], seed=0)
     return declared_s, result.bits_per_message, protocol.spec.rounds
@@ -152,6 +154,9 @@ def check_reduction(
     ------
     SimulationMismatch
         Naming the reduction, the case, the instance, and the first differing round and player.
+    IsolationViolation
+        If an instance's transcript depends on the other instances of its batch, or (with
+        ``audit``) on anything outside the board.
     """
     reduction = get_reduction(reduction) if isinstance(reduction, str) else reduction
     rng = np.random.default_rng(seed)

@@ -23,7 +23,7 @@ def corollary(name: str, *, k: int, c_value: float = 1.0, **values: float) -> di
     Examples
     --------
     >>> row = corollary("kernel", k=3, m=32, r=16, H=4, p=32, L=2)
-    >>> row["applies"], row["critical_N"] == 32 * 16 * 4 * 32 * 3**6
+    >>> row["applies"], row["critical_N"] == 2 * 32 * 16 * 4 * 32 * 3**6
     (True, True)
     """
     bound = get_bound(name)

@@ -82,6 +82,14 @@ class LayerwiseProtocol(Protocol):
         ``None`` when the layer posts its state exactly in its own format."""
         return self.message_format if layer.state_format.dtype.kind == "f" else None
 
+    def message_length(self, round, player, board, coins, memory):
+        """The layer's whole boundary state (in the coarser format, if any); the prediction from P_1
+        in round L. Fixed by the model and the round alone."""
+        if player == 1 and round == self.spec.rounds:
+            return self.model.output_format.bits
+        layer = self.model.layers[round - 1]
+        return layer.state_numbers * (self._coarser(layer) or layer.state_format).bits
+
     def speak(self, player, round, own, board, coins, memory):
         layer = self.model.layers[round - 1]
         fmt = self._coarser(layer)

@@ -65,7 +65,7 @@ def test_sampling_is_right_whenever_it_completes(q, k, data):
     result = simulate("sampling", q=q, k=k, trials=30, seed=seed, m=m, rounds=rounds)
     protocol = Sampling(q, k, m=m, rounds=rounds)
     inst = PointerChasing.random(q, k, 30, seed)
-    samples, _ = protocol.samples(__import__("commlab").PublicCoins(seed), 30)
+    samples, _ = protocol.samples(__import__("commlab").PublicCoins(seed, 30))
     path = inst.path()
     free = (samples == path[:, 1:k, None]).any(axis=2).sum(axis=1)
     completed = k - free <= rounds
@@ -261,9 +261,8 @@ def test_indicator_family_refusals():
 def test_sampling_samples_nest_across_m():
     """Common random numbers: under one seed S_j for m = 15 lies inside S_j for m = 16 (they were
     drawn afresh per m before, overlapping in 0 of 15)."""
-    coins = PublicCoins(4)
-    small, _ = Sampling(128, 4, m=15).samples(coins, 50)
-    large, _ = Sampling(128, 4, m=16).samples(PublicCoins(4), 50)
+    small, _ = Sampling(128, 4, m=15).samples(PublicCoins(4, 50))
+    large, _ = Sampling(128, 4, m=16).samples(PublicCoins(4, 50))
     assert all(set(a) <= set(b) for a, b in zip(small.reshape(-1, 15), large.reshape(-1, 16), strict=True))
 
 

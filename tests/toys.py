@@ -5,7 +5,7 @@ They live in an importable module so that isolated players (spawned processes) c
 
 import numpy as np
 
-from commlab import Bits, Protocol, ProtocolSpec
+from commlab import Protocol, ProtocolSpec
 
 _shared: dict = {}  # the side channel: module state that every in-process player can reach
 
@@ -19,7 +19,7 @@ class Peek(Protocol):
     def speak(self, player, round, own, board, coins, memory):
         if player == 2:
             _shared["x2"] = own
-            return Bits.empty(len(own))
+            return np.zeros((len(own), 1), dtype=np.uint8)
         return (own ^ _shared["x2"])[:, None].astype(np.uint8)
 
 
@@ -32,17 +32,21 @@ class QuietPeek(Peek):
     def speak(self, player, round, own, board, coins, memory):
         if player == 2:
             _shared["x2"] = own
-            return Bits.empty(len(own))
+            return np.zeros((len(own), 1), dtype=np.uint8)
         other = _shared.get("x2", np.zeros_like(own))
         return (own ^ other)[:, None].astype(np.uint8)
 
 
 class Scripted(Protocol):
-    """Every player says what a script tells it to, to exercise the board's refusals."""
+    """Every player says what a script tells it to, to exercise the board's refusals; ``length``
+    (player, round) -> bits is the public length rule (default s)."""
 
-    def __init__(self, say, k=2, rounds=1, max_bits=4):
-        self.say = say
+    def __init__(self, say, k=2, rounds=1, max_bits=4, length=None):
+        self.say, self.length = say, length
         self.spec = ProtocolSpec("scripted", k=k, rounds=rounds, max_bits=max_bits)
+
+    def message_length(self, round, player, board, coins, memory):
+        return self.spec.max_bits if self.length is None else self.length(player, round)
 
     def speak(self, player, round, own, board, coins, memory):
         return self.say(player, round, own)

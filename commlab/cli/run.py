@@ -72,14 +72,14 @@ def run(
     Example: commlab run chunked --q 128 --k 4 --t 15 --trials 10000 --json
     """
     from commlab.progress import progress_bar
-    from commlab.protocols import make_protocol, simulate
+    from commlab.protocols import instance_block, make_protocol, simulate
     from commlab.resources import check_memory, pointer_chasing_bytes
 
     options = {"rounds": rounds, "m": m, "delta": delta, "t": t}
     # Refuses options the protocol does not take, before any allocation.
     spec = make_protocol(protocol, q, k, **options).spec
     check_memory(
-        pointer_chasing_bytes(q, k, trials, spec.max_bits, spec.rounds),
+        pointer_chasing_bytes(q, k, min(trials, instance_block(q, k)), spec.max_bits, spec.rounds, trials),
         f"run {protocol} with q = {q}, k = {k} and {trials} trials",
         "lower --q, --k or --trials",
     )

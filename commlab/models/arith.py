@@ -11,7 +11,24 @@ import numpy as np
 
 from commlab.io.codecs import NumberFormat
 
-__all__ = ["Arith"]
+__all__ = ["Arith", "rowwise_matmul"]
+
+
+def rowwise_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a batch ``a`` of shape (B, m), one vector–matrix product per row, so that every
+    row's result has the same bits whatever other rows share the batch (BLAS matrix–matrix kernels
+    round differently for different batch sizes; a batch of one even takes another kernel). The
+    engine's batch-independence audit relies on it.
+
+    Examples
+    --------
+    >>> a, b = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32), np.ones((3, 2), np.float32)
+    >>> bool((rowwise_matmul(a, b)[2:3] == rowwise_matmul(a[2:3], b)).all())
+    True
+    """
+    if a.ndim != 2:
+        return a @ b
+    return (a[:, None, :] @ b)[:, 0, :]
 
 
 class Arith:
@@ -33,7 +50,7 @@ class Arith:
         return self.round(x)
 
     def mm(self, a, b):
-        return self.round(a @ b)
+        return self.round(rowwise_matmul(a, b))
 
     def add(self, a, b):
         return self.round(a + b)

@@ -20,15 +20,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Imported with the module, not inside a run: importing threadpoolctl sets KMP_DUPLICATE_LIB_OK in
+# os.environ, and the engine refuses a run during which the (shared) environment changed.
+from threadpoolctl import ThreadpoolController
+
 from commlab.io.codecs import NumberFormat, decode, encode
 
 __all__ = ["Layer", "Scan", "single_threaded_blas"]
 
 
 @functools.cache
-def _blas_controller():
-    from threadpoolctl import ThreadpoolController
-
+def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()  # inspects the loaded BLAS libraries once, not at every scan
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from commlab.errors import InvalidParameter
 from commlab.io.codecs import NumberFormat, UInt, bits_for, number_format
+from commlab.models.arith import rowwise_matmul
 from commlab.models.layer import Layer
 from commlab.models.recurrent import CELLS
 
@@ -85,7 +86,7 @@ class SequenceModel:
         """Prediction at one position for the whole batch, from the last layer's output (B, width)."""
         if self.readout is None:
             return np.asarray(y_t, dtype=np.int64)
-        return np.argmax(self.fmt.round(y_t @ self.readout), axis=1).astype(np.int64)
+        return np.argmax(self.fmt.round(rowwise_matmul(y_t, self.readout)), axis=1).astype(np.int64)
 
     def forward(self, tokens: np.ndarray, record: Sequence[int] = ()) -> Forward:
         """Run the model over whole sequences; loops over time, vectorised over the batch.

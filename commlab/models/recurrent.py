@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from commlab.io.codecs import NumberFormat, UInt
-from commlab.models.arith import Arith
+from commlab.models.arith import Arith, rowwise_matmul
 from commlab.models.layer import Layer
 
 __all__ = [
@@ -249,7 +249,11 @@ class ThresholdCell:
     b: np.ndarray
 
     def __call__(self, h: np.ndarray, x: np.ndarray) -> np.ndarray:
-        drive = h.astype(np.float64) @ self.W_h + x.astype(np.float64) @ self.W_x + self.b
+        drive = (
+            rowwise_matmul(h.astype(np.float64), self.W_h)
+            + rowwise_matmul(x.astype(np.float64), self.W_x)
+            + self.b
+        )
         return (drive > 0).astype(np.uint8)
 
 

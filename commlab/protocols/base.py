@@ -64,9 +64,18 @@ class PointerChasingProtocol(Protocol):
         values = decode(self.vertex, bits, (count or 1,)).astype(np.int64)
         return values[:, 0] if count is None else values
 
-    def annotate(self, result, instances):
-        """Add protocol-specific measurements to a run's result (none by default)."""
-        return result
+    def parameters(self) -> dict:
+        """The protocol's own parameters a run reports beside q (none by default)."""
+        return {}
+
+    def measure(self, instances, coins: PublicCoins) -> dict[str, np.ndarray]:
+        """Protocol-specific measurements per instance of one chunk (none by default);
+        :func:`commlab.protocols.simulate` concatenates them over the chunks of a run."""
+        return {}
+
+    def summarize(self, measures: dict[str, np.ndarray]) -> dict:
+        """What a run reports of the measurements of all its instances (nothing by default)."""
+        return {}
 
     @staticmethod
     def answer_bit(own: dict, end: np.ndarray) -> np.ndarray:
@@ -74,6 +83,7 @@ class PointerChasingProtocol(Protocol):
         return own["in_second"][np.arange(len(end)), end].astype(np.uint8)[:, None]
 
     @staticmethod
-    def guess(coins: PublicCoins, batch: int) -> np.ndarray:
-        """A uniformly random answer bit from the public coins (right half the time)."""
-        return coins.generator("guess").integers(0, 2, size=(batch, 1), dtype=np.uint8)
+    def guess(coins: PublicCoins) -> np.ndarray:
+        """A uniformly random answer bit per instance from the public coins (right half the time),
+        as a one-bit message."""
+        return coins.integers("guess", 2, 1).astype(np.uint8)

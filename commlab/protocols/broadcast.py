@@ -48,6 +48,11 @@ class Broadcast(PointerChasingProtocol):
     def exact_success(self) -> Fraction:
         """Always right."""
         return Fraction(1)
+    def message_length(self, round, player, board, coins, memory):
+        """Whole matchings from P_k..P_2 in round 1, the answer bit from P_1 in round R."""
+        if player == 1 and round == self.spec.rounds:
+            return 1
+        return self.budget() if round == 1 and player > 1 else 0
 
     def speak(self, player, round, own, board, coins, memory):
         rows = np.arange(len(own["start"]))

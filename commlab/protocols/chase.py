@@ -53,11 +53,16 @@ class Chase(PointerChasingProtocol):
         """1 with R >= k rounds; otherwise P_1 guesses a public coin and is right with probability
         exactly 1/2 (the answer bit is uniform and independent of the coins)."""
         return Fraction(1) if self.spec.rounds >= self.k else Fraction(1, 2)
+    def message_length(self, round, player, board, coins, memory):
+        """The answer bit from P_1 in round R, v_{r+1} from P_r in round r, silence otherwise."""
+        if player == 1 and round == self.spec.rounds:
+            return 1
+        return self.vertex.bits if player == round and self.k > 1 else 0
 
     def speak(self, player, round, own, board, coins, memory):
         if player == 1 and round == self.spec.rounds:  # the output
             if round < self.k:
-                return self.guess(coins, len(own["start"]))
+                return self.guess(coins)
             end = self._hop(own, board, 1) if self.k == 1 else self._posted(board, self.k)
             return self.answer_bit(own, end)
         if player == round and self.k > 1:  # hop r: P_r posts v_{r+1} (for k = 1 P_1 just answers)

@@ -152,6 +152,20 @@ class IndicatorChase(PointerChasingProtocol):
             return Fraction(1)
         return Fraction(1, 2) + self.exact_fractions()[self.hops + 1, self.hops] / 2
 
+    def message_length(self, round, player, board, coins, memory):
+        """Fixed by (round, player), as :meth:`speak` writes: t bits from each idle player in rounds
+        1..h, ⌈log₂ q⌉ from the chasing P_j in round j < h, the answer bit from P_h in round h (and
+        from P_1, repeating it, in round R), silence otherwise."""
+        if player in self.idle:
+            return self.t if round <= self.hops else 0
+        if player == 1 and round == self.spec.rounds and self.hops > 1:
+            return 1
+        if player == round == self.hops:
+            return 1
+        if player == round and player < self.hops:
+            return self.vertex.bits
+        return 0
+
     def speak(self, player, round, own, board, coins, memory):
         batch = len(own["start"])
         rows = np.arange(batch)
@@ -173,7 +187,7 @@ class IndicatorChase(PointerChasingProtocol):
                 return self.answer_bit(own, end)
             known, value = self._posted(self.hops + 1, round, board, batch)
             answer = value[rows, end][:, None]
-            return np.where(known[end][:, None], answer, self.guess(coins, batch))
+            return np.where(known[end][:, None], answer, self.guess(coins))
         if player == round and player < self.hops:  # chase: P_j posts v_{j+1} in round j
             here = (
                 own["start"]

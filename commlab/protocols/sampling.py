@@ -125,30 +125,37 @@ class Sampling(PointerChasingProtocol):
         )
         return complete + (1 - complete) / 2
 
-    def samples(self, coins, batch: int) -> tuple[np.ndarray, np.ndarray]:
-        """The public samples, drawn once per process.
+    def samples(self, coins) -> tuple[np.ndarray, np.ndarray]:
+        """The public samples of every instance of the batch ``coins`` draws for.
 
         Returns ``(samples, slot)``: ``samples[b, j-2]`` lists S_j in increasing order (the m vertices
         with the smallest public random keys, a uniform m-subset) and ``slot[b, j-2, u]`` is the
         position of u in S_j, or −1. The keys are drawn under a label without m, so samples nest:
         S_j for m is contained in S_j for m + 1 under the same seed.
         """
+        keys = coins.uniform(f"samples:{self.k}x{self.q}", (self.k - 1, self.q))
+        samples = np.sort(np.argpartition(keys, self.m - 1, axis=2)[..., : self.m], axis=2)
+        slot = np.full((coins.batch, self.k - 1, self.q), -1, dtype=np.int16)
+        np.put_along_axis(slot, samples, np.arange(self.m, dtype=np.int16), axis=2)
+        return samples, slot
 
-        def sample(_):
-            keys = coins.generator(f"sample-keys:{batch}x{self.k}x{self.q}").random(
-                (batch, self.k - 1, self.q)
-            )
-            samples = np.sort(np.argpartition(keys, self.m - 1, axis=2)[..., : self.m], axis=2)
-            slot = np.full((batch, self.k - 1, self.q), -1, dtype=np.int16)
-            np.put_along_axis(slot, samples, np.arange(self.m, dtype=np.int16), axis=2)
-            return samples, slot
-
-        return coins.draw(f"samples:{batch}x{self.k}x{self.q}:{self.m}", sample)
+    def message_length(self, round, player, board, coins, memory):
+        """Round 1: the sample maps from P_k..P_2 and v_2 from P_1 (the answer bit if R = 1); the
+        answer bit from P_1 in round R; otherwise a vertex from the owner of the frontier — which
+        the board shows — and silence from everyone else."""
+        if round == 1 and player > 1:
+            return self.budget()
+        if player == 1 and round == self.spec.rounds:
+            return 1
+        if player == 1 and round == 1:
+            return self.vertex.bits
+        frontier = self._follow(board, coins, memory)
+        return np.where(frontier.hop == player, self.vertex.bits, 0)
 
     def speak(self, player, round, own, board, coins, memory):
         batch = len(own["start"])
         rows = np.arange(batch)
-        frontier = self._follow(board, coins, memory, batch)
+        frontier = self._follow(board, coins, memory)
         if round == 1 and player > 1:
             return self.post_vertices(own["edges"][rows[:, None], frontier.samples[:, player - 2]])
         if player == 1 and round == 1:  # P_1 makes the first hop itself
@@ -159,54 +166,54 @@ class Sampling(PointerChasingProtocol):
         if player == 1 and round == self.spec.rounds:
             done = frontier.hop == self.k + 1
             end = np.where(done, frontier.vertex, 0)
-            return np.where(done[:, None], self.answer_bit(own, end), self.guess(coins, batch))
+            return np.where(done[:, None], self.answer_bit(own, end), self.guess(coins))
         owner = frontier.hop == player
         bits = self.post_vertices(own["edges"][rows, np.where(owner, frontier.vertex, 0)])
         return Bits(bits, np.where(owner, bits.shape[1], 0))
 
-    def _follow(self, board, coins, memory, batch):
+    def _follow(self, board, coins, memory):
         """Catch up with the board since this player's last turn (the replay is kept in memory)."""
         if "frontier" not in memory:
-            memory["frontier"] = _Frontier(self, coins, batch)
+            memory["frontier"] = _Frontier(self, coins)
             memory["seen"] = 0
         frontier = memory["frontier"]
-        for message in board.messages[memory["seen"] :]:
+        for message in board.since(memory["seen"]):
             frontier.read(message)
         memory["seen"] = len(board)
         return frontier
 
-    def annotate(self, result, instances):
-        """Add ``completed`` (finished within R rounds) with its interval, ``m`` and the predicted
-        incompletion (1 − m/q)^{k−1}."""
-        from commlab.engine.protocol import PublicCoins
+    def parameters(self) -> dict:
+        return {"m": self.m}
 
-        samples, _ = self.samples(PublicCoins(result.seed), instances.batch)
+    def measure(self, instances, coins) -> dict[str, np.ndarray]:
+        """Per instance: ``rounds_needed`` (k − free hops) from the public samples and the path."""
+        samples, _ = self.samples(coins)
         path = instances.path()
         free = (samples == path[:, 1 : self.k, None]).any(axis=2).sum(axis=1)
-        finished = self.k - free <= self.spec.rounds
-        return type(result)(
-            result.transcript,
-            result.output,
-            result.seed,
-            result.truth,
-            {**result.params, "m": self.m},
-            {
-                "completed": float(finished.mean()),
-                "completed_ci": list(clopper_pearson(int(finished.sum()), len(finished))),
-                "predicted_incompletion": (1 - self.m / self.q) ** (self.k - 1),
-                "mean_rounds_needed": float((self.k - free).mean()),
-            },
-        )
+        return {"rounds_needed": self.k - free}
+
+    def summarize(self, measures: dict[str, np.ndarray]) -> dict:
+        """``completed`` (finished within R rounds) with its interval, the predicted
+        incompletion (1 − m/q)^{k−1} and the mean rounds needed."""
+        needed = measures["rounds_needed"]
+        finished = needed <= self.spec.rounds
+        return {
+            "completed": float(finished.mean()),
+            "completed_ci": list(clopper_pearson(int(finished.sum()), len(finished))),
+            "predicted_incompletion": (1 - self.m / self.q) ** (self.k - 1),
+            "mean_rounds_needed": float(needed.mean()),
+        }
 
 
 class _Frontier:
     """What the board tells about the path: the furthest known vertex ``v_hop`` per instance."""
 
-    def __init__(self, protocol: Sampling, coins, batch: int):
+    def __init__(self, protocol: Sampling, coins):
+        batch = coins.batch
         self.p = protocol
         self.hop = np.ones(batch, dtype=np.int64)
         self.vertex = np.zeros(batch, dtype=np.int64)
-        self.samples, self.slot = protocol.samples(coins, batch)
+        self.samples, self.slot = protocol.samples(coins)
         self.sampled_images = np.zeros((batch, protocol.k - 1, protocol.m), dtype=np.int64)
         self.maps_known = False
 

@@ -77,11 +77,29 @@ class Store:
             raise InvalidParameter(f"--store: directory {str(self.path.parent)!r} does not exist")
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(SCHEMA)
+            self._retry_while_locked(self._open, timeout)
         except sqlite3.DatabaseError as error:
             raise InvalidParameter(f"--store {str(self.path)!r} is not a commlab results store: {error}") from None
+
+    def _open(self) -> None:
+        # Switching to WAL needs the file to itself, and SQLite reports a busy file at once rather
+        # than through the busy timeout: so only switch when needed, and retry while another sweep
+        # holds it (its commits are short).
+        if self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(SCHEMA)
+
+    @staticmethod
+    def _retry_while_locked(action, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def __enter__(self) -> Store:
         return self
