@@ -145,7 +145,7 @@ class UInt(NumberFormat):
 
     def to_bits(self, x):
         x = np.asarray(x)
-        if x.dtype.kind not in "uif":
+        if x.dtype.kind not in "buif":
             raise InvalidParameter(f"{self.name}: values must be integers, got an array of {x.dtype}")
         if x.dtype.kind == "f" and x.size:
             with np.errstate(invalid="ignore"):
