@@ -403,6 +403,70 @@ def chase_silent_turns() -> dict:
 
 
 @benchmark
+def gpt2_paper_size() -> dict:
+    """numpy GPT-2 at the paper's size (m = 128, H = 4, L = 6, N = 99) in float32: sequences per
+    second on a batch of 64, against transformers' GPT2Model on torch CPU with the same weights when
+    torch is installed (target: numpy within 2x of torch, i.e. ratio torch/numpy <= 2)."""
+    from commlab.models.gpt2 import _BLOCK_SHAPES, gpt2_from_state_dict
+
+    batch, width, depth, heads, vocab, length = 64, 128, 6, 4, 30, 99
+    tokens = np.random.default_rng(0).integers(0, vocab, size=(batch, length))
+    try:
+        import torch
+        from transformers import GPT2Config, GPT2Model
+    except ImportError:
+        torch = None
+    if torch is not None:
+        torch.manual_seed(0)
+        config = GPT2Config(vocab_size=vocab, n_positions=100, n_embd=width, n_layer=depth, n_head=heads)
+        net = GPT2Model(config).eval()
+        state = {k: v.numpy() for k, v in net.state_dict().items()}
+    else:
+        rng = np.random.default_rng(0)
+        state = {
+            "wte.weight": rng.normal(0, 0.02, (vocab, width)),
+            "wpe.weight": rng.normal(0, 0.02, (100, width)),
+        }
+        state.update({"ln_f.weight": np.ones(width), "ln_f.bias": np.zeros(width)})
+        for i in range(depth):
+            state.update(
+                {f"h.{i}.{n}": rng.normal(0, 0.02, shape(width)) for n, shape in _BLOCK_SHAPES.items()}
+            )
+    model = gpt2_from_state_dict(state, heads, "float32")
+    numpy_s = best_time(lambda: model.hidden(tokens), repeat=3)
+    figures = {"numpy_seq_per_s": batch / numpy_s}
+    if torch is not None:
+        x = torch.from_numpy(tokens)
+        with torch.no_grad():
+            torch_s = best_time(lambda: net(x), repeat=3)
+            reference = net(x).last_hidden_state.numpy()
+        agree = float(np.mean(model.hidden(tokens).argmax(-1) == reference.argmax(-1)))
+        try:  # both on one thread: the fair comparison on a shared machine
+            from threadpoolctl import threadpool_limits
+
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            with threadpool_limits(1), torch.no_grad():
+                figures["numpy_seq_per_s_1_thread"] = batch / best_time(
+                    lambda: model.hidden(tokens), repeat=3
+                )
+                figures["torch_seq_per_s_1_thread"] = batch / best_time(lambda: net(x), repeat=3)
+            torch.set_num_threads(threads)
+        except ImportError:
+            pass
+        figures.update(
+            {
+                "torch_cpu_seq_per_s": batch / torch_s,
+                "torch_threads": torch.get_num_threads(),
+                "ratio_numpy_over_torch_time": numpy_s / torch_s,
+                "argmax_agreement": agree,
+                "target_ratio": 2.0,
+                "met": numpy_s / torch_s <= 2.0,
+            }
+        )
+    return figures
+
+
 def rnn_scan_blas_threads() -> dict:
     """`reduce rnn --cell lstm --format bfloat16` (3 layers, state 64, q = 64, k = 4, 200 trials)
     with BLAS limited to one thread inside the recurrent scans (as shipped) and with BLAS free to use

@@ -72,6 +72,14 @@ class AttentionProtocol(Protocol):
     def _own(self, player: int) -> tuple[int, int]:
         return self.rows[self.spec.k - player]
 
+    def message_length(self, round, player, board, coins, memory):
+        """Public, fixed by the partition: the poster's rows × (key + value numbers) × p bits in
+        layer ``round``, and the prediction's width from P_1 in the last round."""
+        if player == 1 and round == self.spec.rounds:
+            return self.model.output_format.bits
+        lo, hi = self._own(player)
+        return (hi - lo) * _numbers_per_row(self.model)[round - 1] * self.model.fmt.bits
+
     def speak(self, player, round, own, board, coins, memory):
         model, a = self.model, self.model.arith
         layer = model.layers[round - 1]

@@ -64,6 +64,15 @@ class CoTProtocol(Protocol):
         ]
         return [np.full(batch, model.start, dtype=np.int64), *(t.astype(np.int64) for t in posted)]
 
+    def message_length(self, round, player, board, coins, memory):
+        """Public, fixed by the turn: a softmax state from P_k..P_2, the next CoT token from P_1
+        before the last round, then the answer."""
+        if player > 1:
+            return self.model.state_bits
+        if round < self.spec.rounds:
+            return self.model.token_format.bits
+        return self.model.output_format.bits
+
     def speak(self, player, round, own, board, coins, memory):
         model, k, c = self.model, self.spec.k, round - 1
         start = self.blocks[k - player][0]

@@ -47,6 +47,15 @@ class LongformerProtocol(Protocol):
         self.model, self.blocks = model, [tuple(b) for b in blocks]
         self.spec = ProtocolSpec(name, len(blocks), len(model.layers), _posted_bits(model, self.blocks))
 
+    def message_length(self, round, player, board, coins, memory):
+        """Public, fixed by the partition: the window edge and the block's own global positions
+        (keys and values) from P_k..P_2; nothing from P_1 before the last round, then the answer."""
+        if player == 1:
+            return self.model.output_format.bits if round == self.spec.rounds else 0
+        layer = self.model.layers[round - 1]
+        count = layer.window - 1 + len(_globals_in(self.blocks[self.spec.k - player], layer.globals_every))
+        return count * layer.kv_numbers * self.model.fmt.bits
+
     def encode_message(self, window, own: dict[int, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """Window keys, window values, then the block's global keys and values (position order)."""
         fmt, positions = self.model.fmt, sorted(own)
@@ -70,6 +79,17 @@ class LongformerProtocol(Protocol):
         return (parts[0], parts[1]), own
 
     def speak(self, player, round, own, board, coins, memory):
+        model = self.model
+        # P_1 is silent until the last round, and the engine does not call a silent turn: it
+        # catches up on every layer it skipped, from what the board holds of those rounds.
+        for layer_round in range(memory.get("done", 0) + 1, round + 1):
+            outputs, window, own_globals = self._run_layer(player, layer_round, own, board, memory)
+        if player > 1:
+            return self.encode_message(window, own_globals)
+        return encode(model.output_format, model.predict_step(outputs[-1])[:, None] + 1)
+
+    def _run_layer(self, player, round, own, board, memory):
+        """Layer ``round`` over this player's block, from the earlier players' posts of that round."""
         model, k = self.model, self.spec.k
         layer = model.layers[round - 1]
         block = self.blocks[k - player]
@@ -82,12 +102,8 @@ class LongformerProtocol(Protocol):
             earlier.update(posted_globals)
             window = posted  # ends as the window of the player just before
         outputs, window, own_globals = layer.run(x, block[0], window, earlier)
-        memory["x"] = outputs
-        if player > 1:
-            return self.encode_message(window, own_globals)
-        if round < self.spec.rounds:
-            return np.zeros((len(own), 0), dtype=np.uint8)
-        return encode(model.output_format, model.predict_step(outputs[-1])[:, None] + 1)
+        memory["x"], memory["done"] = outputs, round
+        return outputs, window, own_globals
 
     def decode(self, message):
         """The prediction at the last position (−1 for ⊥)."""

@@ -163,7 +163,13 @@ def test_monte_carlo_search_says_undecided_when_intervals_straddle():
     certified only where it is exactly right, and the sizes in between are reported undecided."""
     found = smallest_budget(64, 4, 3, protocol="chunked", trials=20, seed=0, method="monte-carlo")
     assert found.undecided and found.success_ci[0] >= 2 / 3
-    assert found.value >= smallest_budget(64, 4, 3, protocol="chunked").value
+    # The decision uses the intervals alone: the value is the smallest evaluated size from which every
+    # evaluated size's interval clears 2/3, and the undecided sizes are those whose interval straddles.
+    sizes = [row[0] for row in found.evaluations]
+    clears = [row[3][0] >= 2 / 3 for row in found.evaluations]
+    assert found.value == min(s for i, s in enumerate(sizes) if all(clears[i:]))
+    assert found.undecided == [s for s, row in zip(sizes, found.evaluations, strict=True)
+                               if row[3][0] < 2 / 3 <= row[3][1]]
 
 
 def test_monotonicity_violations_are_reported():

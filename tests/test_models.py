@@ -35,7 +35,9 @@ def test_state_sizes_follow_the_cell():
     sizes = {cell: random_recurrent_model(cell, 1, 8, 5, fmt).layers[0].state_bits for cell in CELLS}
     assert sizes == {
         "elman": 256,
+        "elman_relu": 256,
         "gru": 256,
+        "gru_torch": 256,
         "lstm": 512,
         "ssm": 256,
         "mamba": 8 * (4 + 3) * 32,

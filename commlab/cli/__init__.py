@@ -23,12 +23,14 @@ import typer
 from commlab._version import __version__
 from commlab.cli import bound as bound_cmd
 from commlab.cli import construct as construct_cmd
+from commlab.cli import evaluate as evaluate_cmd
 from commlab.cli import hop as hop_cmd
 from commlab.cli import plot as plot_cmd
 from commlab.cli import reduce as reduce_cmd
 from commlab.cli import reduce_attention  # noqa: F401  (adds reduce kernel/hybrid/cot/longformer)
 from commlab.cli import run as run_cmd
 from commlab.cli import sweep as sweep_cmd
+from commlab.cli import train as train_cmd
 from commlab.cli._errors import DEBUG_HINT, exit_code, one_line
 from commlab.errors import CommlabError
 
@@ -68,6 +70,9 @@ app.command("bound")(bound_cmd.bound)
 app.command("plot")(plot_cmd.plot)
 app.add_typer(sweep_cmd.sweep_app, name="sweep")
 app.add_typer(construct_cmd.construct_app, name="construct")
+app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("train")(train_cmd.train)
+app.add_typer(train_cmd.experiment_app, name="experiment")
 
 
 class Stopped(BaseException):

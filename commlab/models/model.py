@@ -5,9 +5,12 @@ scan of each layer over the whole sequence (no blocks, no bit codec), which can 
 any layer after any position. Predictions are read one position at a time (``predict_step``), so
 that a player reading one position computes exactly what the model computes there.
 
-Weights files (``.npz``): ``embedding`` (alphabet, width), ``readout`` (width, alphabet) and, for
-layer i (0-based), ``layers.{i}.{name}`` with the names and shapes each cell lists in
-``param_shapes`` (see :mod:`commlab.models.recurrent`).
+Weights files (``.npz``, ``.safetensors`` or ``.pt``, read by :func:`commlab.io.weights.read_weights`):
+``embedding`` (alphabet, width), ``readout`` (width, alphabet), optionally ``readout_bias``
+(alphabet,) and, for layer i (0-based), ``layers.{i}.{name}`` with the names and shapes each cell
+lists in ``param_shapes`` (see :mod:`commlab.models.recurrent`). A PyTorch state dict of
+``nn.Embedding`` → ``nn.RNN``/``nn.GRU``/``nn.LSTM`` → ``nn.Linear`` is imported as it is
+(:func:`commlab.models.importers.torch_recurrent_model`).
 """
 
 from __future__ import annotations
@@ -20,11 +23,19 @@ import numpy as np
 
 from commlab.errors import InvalidParameter
 from commlab.io.codecs import NumberFormat, UInt, bits_for, number_format
+from commlab.io.weights import read_weights, save_safetensors
 from commlab.models.arith import rowwise_matmul
 from commlab.models.layer import Layer
 from commlab.models.recurrent import CELLS
 
-__all__ = ["Forward", "SequenceModel", "load_recurrent_model", "random_recurrent_model", "save_weights"]
+__all__ = [
+    "Forward",
+    "SequenceModel",
+    "check_arrays",
+    "load_recurrent_model",
+    "random_recurrent_model",
+    "save_weights",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,9 +60,13 @@ class SequenceModel:
         The numeric format of the whole forward pass.
     embedding : array (alphabet, width), optional
         ``None`` feeds the token ids themselves to the first layer (as ``(n, B)`` integers).
-    readout : array (width, alphabet), optional
+    readout : array (width, classes), optional
         ``None`` takes the last layer's output as the prediction (a token, or −1 for ⊥).
     name : str
+    info : dict
+        Where the model came from (cell, sizes, seed or weights file).
+    readout_bias : array (classes,), optional
+        Added to the readout's logits (an ``nn.Linear`` readout's bias).
     """
 
     alphabet: int
@@ -61,6 +76,7 @@ class SequenceModel:
     readout: np.ndarray | None = None
     name: str = "model"
     info: dict = field(default_factory=dict)
+    readout_bias: np.ndarray | None = None
 
     @property
     def output_format(self) -> UInt:
@@ -86,7 +102,20 @@ class SequenceModel:
         """Prediction at one position for the whole batch, from the last layer's output (B, width)."""
         if self.readout is None:
             return np.asarray(y_t, dtype=np.int64)
-        return np.argmax(self.fmt.round(rowwise_matmul(y_t, self.readout)), axis=1).astype(np.int64)
+        return np.argmax(self._logits(y_t), axis=-1).astype(np.int64)
+
+    def _logits(self, y: np.ndarray) -> np.ndarray:
+        logits = self.fmt.round(rowwise_matmul(y, self.readout))  # batch-independent bits
+        return logits if self.readout_bias is None else self.fmt.round(logits + self.readout_bias)
+
+    def logits(self, tokens: np.ndarray) -> np.ndarray:
+        """The readout's scores at every position, shape (B, N, classes) (needs a readout)."""
+        if self.readout is None:
+            raise InvalidParameter(f"{self.name} has no readout, so no logits; use predict")
+        x = self.embed(tokens)
+        for layer in self.layers:
+            x = layer.scan(x, layer.initial_state(x.shape[1])).outputs
+        return np.swapaxes(self._logits(x), 0, 1)
 
     def forward(self, tokens: np.ndarray, record: Sequence[int] = ()) -> Forward:
         """Run the model over whole sequences; loops over time, vectorised over the batch.
@@ -157,44 +186,67 @@ def random_recurrent_model(
 
 
 def save_weights(model: SequenceModel, path: str | Path) -> None:
-    """Write a model's weights in the documented ``.npz`` layout."""
-    arrays = {"embedding": model.embedding, "readout": model.readout}
+    """Write a model's weights in the documented layout: ``.safetensors`` if ``path`` ends so,
+    else ``.npz``."""
+    arrays = {"embedding": model.embedding, "readout": model.readout, "readout_bias": model.readout_bias}
     for i, layer in enumerate(model.layers):
         arrays.update({f"layers.{i}.{name}": value for name, value in layer.parameters().items()})
-    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    if str(path).endswith(".safetensors"):
+        save_safetensors(path, arrays, {"cell": model.info.get("cell", ""), "format": model.fmt.name})
+    else:
+        np.savez(path, **arrays)
+
+
+def _check_same_architecture(model: SequenceModel, path, cell: str, layers: int, state: int, alphabet: int):
+    """An imported PyTorch model must be the one the caller asked for; say which it is if not."""
+    found = model.info
+    widths = {layer.width for layer in model.layers}
+    classes = model.readout.shape[1]
+    asked = (cell, layers, {state}, alphabet, alphabet)
+    if (found["cell"], len(model.layers), widths, model.alphabet, classes) != asked:
+        raise InvalidParameter(
+            f"weights file {str(path)!r} holds a {len(model.layers)}-layer PyTorch {found['source']} "
+            f"(--cell {found['cell']}) of hidden size {sorted(widths)} over {model.alphabet} tokens with "
+            f"{classes} output classes; asked for a {layers}-layer {cell} of state {state} over "
+            f"{alphabet} tokens. Pass the options that match the file"
+        )
 
 
 def load_recurrent_model(
     path: str | Path, cell: str, layers: int, state: int, alphabet: int, fmt: str | NumberFormat = "float32"
 ) -> SequenceModel:
-    """A recurrent model whose weights come from an ``.npz`` file (layout in the module docstring).
+    """A recurrent model whose weights come from a file: commlab's own layout (module docstring) in
+    ``.npz``, ``.safetensors`` or ``.pt``, or a PyTorch state dict of an ``nn.Embedding`` →
+    ``nn.RNN``/``nn.GRU``/``nn.LSTM`` → ``nn.Linear`` model (read without torch).
 
     Raises
     ------
     InvalidParameter
-        Listing every problem at once: a missing file, missing or unexpected arrays, wrong shapes,
-        NaN or infinite values. Values are rounded to ``fmt``.
+        Listing every problem at once: an unreadable file (see
+        :func:`~commlab.io.weights.read_weights`), missing or unexpected arrays, wrong shapes,
+        NaN or infinite values, a PyTorch model of another architecture. Values are rounded to ``fmt``.
     """
+    from commlab.models.importers import is_torch_recurrent, torch_recurrent_model
+
     _check_architecture(layers, state, alphabet)
     kind, fmt = _cell_class(cell), number_format(fmt)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as error:
-        raise InvalidParameter(f"cannot read weights file {str(path)!r}: {error}") from None
+    arrays = read_weights(path)
+    if is_torch_recurrent(arrays):
+        nonlinearity = "relu" if cell == "elman_relu" else "tanh"
+        model = torch_recurrent_model(arrays, nonlinearity=nonlinearity, fmt=fmt)
+        _check_same_architecture(model, path, cell, layers, state, alphabet)
+        model.info["weights"] = str(path)
+        return model
     expected = {"embedding": (alphabet, state), "readout": (state, alphabet)}
+    if "readout_bias" in arrays:
+        expected["readout_bias"] = (alphabet,)
     for i in range(layers):
         shapes = kind.param_shapes(state, state)
         expected.update({f"layers.{i}.{name}": shape for name, shape in shapes.items()})
     problems = [f"missing {name} {shape}" for name, shape in expected.items() if name not in arrays]
     problems += [f"unexpected array {name}" for name in arrays if name not in expected]
-    for name, shape in expected.items():
-        if name in arrays:
-            value = arrays[name]
-            if value.shape != shape:
-                problems.append(f"{name} has shape {value.shape}, expected {shape}")
-            elif value.dtype.kind not in "fiu" or not np.isfinite(value.astype(np.float64)).all():
-                problems.append(f"{name} holds NaN/inf or non-numbers")
+    problems += check_arrays(arrays, expected)
     if problems:
         raise InvalidParameter(
             f"weights file {str(path)!r} does not fit a {layers}-layer {cell} model of state {state} "
@@ -207,5 +259,25 @@ def load_recurrent_model(
         stack.append(kind.from_params(state, state, fmt, params))
     info = {"cell": cell, "layers": layers, "state": state, "weights": str(path)}
     return SequenceModel(
-        alphabet, tuple(stack), fmt, rounded["embedding"], rounded["readout"], f"{cell} RNN", info
+        alphabet,
+        tuple(stack),
+        fmt,
+        rounded["embedding"],
+        rounded["readout"],
+        f"{cell} RNN",
+        info,
+        rounded.get("readout_bias"),
     )
+
+
+def check_arrays(arrays: dict[str, np.ndarray], expected: dict[str, tuple[int, ...]]) -> list[str]:
+    """Problems with the arrays that are present: wrong shapes, NaN/inf or non-numbers."""
+    problems = []
+    for name, shape in expected.items():
+        if name in arrays:
+            value = arrays[name]
+            if value.shape != shape:
+                problems.append(f"{name} has shape {value.shape}, expected {shape}")
+            elif value.dtype.kind not in "fiu" or not np.isfinite(value.astype(np.float64)).all():
+                problems.append(f"{name} holds NaN/inf or non-numbers")
+    return problems

@@ -1,5 +1,5 @@
-"""Recurrent layer kinds: Elman, GRU, LSTM, diagonal linear SSM, Mamba-style selective SSM, and the
-binary-state RNN of SHT24 Cor 5.2.
+"""Recurrent layer kinds: Elman (tanh or ReLU), GRU (textbook and PyTorch's form), LSTM, diagonal
+linear SSM, Mamba-style selective SSM, and the binary-state RNN of SHT24 Cor 5.2.
 
 Every kind declares its parameters once (``param_shapes``: name → shape in terms of the input width
 ``d_in`` and the layer width ``width``); that one table drives random initialisation, loading from
@@ -24,11 +24,13 @@ __all__ = [
     "BinaryRNN",
     "DiagonalSSM",
     "Elman",
+    "ElmanReLU",
     "GRU",
     "LSTM",
     "NeuralLayer",
     "SelectiveSSM",
     "ThresholdCell",
+    "TorchGRU",
 ]
 
 
@@ -106,6 +108,18 @@ class Elman(NeuralLayer):
         return h, (h,)
 
 
+class ElmanReLU(Elman):
+    """Elman RNN with ReLU: h_t = max(0, x_t W + h_{t−1} U + b) (``torch.nn.RNN(nonlinearity="relu")``).
+    Carries h (width numbers)."""
+
+    kind = "elman_relu"
+
+    def step(self, x_t, state):
+        a = self.arith
+        h = a(np.maximum(a.add(a.add(a.mm(x_t, self.W), a.mm(state[0], self.U)), self.b), 0))
+        return h, (h,)
+
+
 class GRU(NeuralLayer):
     """GRU (Cho et al. 2014), gates [z, r, n]: h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}. Carries h."""
 
@@ -120,6 +134,33 @@ class GRU(NeuralLayer):
         xw, hu = a.add(a.mm(x_t, self.W), self.b), a.mm(h, self.U)
         z = a.sigmoid(a.add(xw[:, :m], hu[:, :m]))
         r = a.sigmoid(a.add(xw[:, m : 2 * m], hu[:, m : 2 * m]))
+        n = a.tanh(a.add(xw[:, 2 * m :], a.mul(r, hu[:, 2 * m :])))
+        h = a.add(a.mul(a.sub(a(1.0), z), n), a.mul(z, h))
+        return h, (h,)
+
+
+class TorchGRU(NeuralLayer):
+    """The GRU exactly as ``torch.nn.GRU`` computes it, gates in PyTorch's order [r, z, n]:
+
+    r = σ(x W_r + b_ir + h U_r + b_hr),  z = σ(x W_z + b_iz + h U_z + b_hz),
+    n = tanh(x W_n + b_in + r ⊙ (h U_n + b_hn)),  h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}.
+
+    It differs from :class:`GRU` in the gate order and in the hidden bias b_hn inside r ⊙ (…),
+    which the textbook form does not have. ``W``, ``U`` are PyTorch's ``weight_ih``, ``weight_hh``
+    transposed; ``b_ih``, ``b_hh`` its two biases. Carries h.
+    """
+
+    kind = "gru_torch"
+
+    @classmethod
+    def param_shapes(cls, d_in, width):
+        return {"W": (d_in, 3 * width), "U": (width, 3 * width), "b_ih": (3 * width,), "b_hh": (3 * width,)}
+
+    def step(self, x_t, state):
+        a, m, (h,) = self.arith, self.width, state
+        xw, hu = a.add(a.mm(x_t, self.W), self.b_ih), a.add(a.mm(h, self.U), self.b_hh)
+        r = a.sigmoid(a.add(xw[:, :m], hu[:, :m]))
+        z = a.sigmoid(a.add(xw[:, m : 2 * m], hu[:, m : 2 * m]))
         n = a.tanh(a.add(xw[:, 2 * m :], a.mul(r, hu[:, 2 * m :])))
         h = a.add(a.mul(a.sub(a(1.0), z), n), a.mul(z, h))
         return h, (h,)
@@ -310,7 +351,9 @@ class BinaryRNN(Layer):
 #: The cells a recurrent model can be built from, by CLI name.
 CELLS: dict[str, type] = {
     "elman": Elman,
+    "elman_relu": ElmanReLU,
     "gru": GRU,
+    "gru_torch": TorchGRU,
     "lstm": LSTM,
     "ssm": DiagonalSSM,
     "mamba": SelectiveSSM,
