@@ -163,7 +163,15 @@ class SolverCurve:
     seed: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "accuracy_ci": [list(ci) for ci in self.accuracy_ci], "version": __version__}
+        """As the figures and ``--json`` show it: the shared JSON names (docs/cli-json.md), so the bits
+        each point posted are ``measured_bits_per_message``."""
+        fields = {key: value for key, value in self.__dict__.items() if key != "bits_per_message"}
+        return {
+            **fields,
+            "measured_bits_per_message": list(self.bits_per_message),
+            "accuracy_ci": [list(ci) for ci in self.accuracy_ci],
+            "version": __version__,
+        }
 
 
 def solver_curve(

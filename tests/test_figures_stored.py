@@ -38,8 +38,8 @@ def test_the_frontier_is_one_stored_point_chosen_by_its_options(tmp_path):
         stored_figure_data("frontier", tmp_path / "f.db", q=32)
     with pytest.raises(InvalidParameter, match="does not exist"):
         stored_figure_data("frontier", tmp_path / "missing.db")
-    with pytest.raises(InvalidParameter, match="solvers' is measured afresh"):
-        stored_figure_data("solvers", tmp_path / "f.db")
+    with pytest.raises(InvalidParameter, match="'example' is measured afresh"):
+        stored_figure_data("example", tmp_path / "f.db")
 
 
 def test_a_sweep_of_plot_points_redraws_and_extends_the_tradeoff(tmp_path, capsys):
@@ -60,3 +60,19 @@ def test_a_sweep_of_plot_points_redraws_and_extends_the_tradeoff(tmp_path, capsy
     assert [row["q"] for row in json.loads(capsys.readouterr().out)["rows"]] == [8, 16, 32]
     assert main(["plot", "tradeoff", "--k", "3"]) == 2  # neither --out nor --json: nothing to do
     assert "nothing to do" in capsys.readouterr().err
+
+
+def test_the_solvers_figure_redraws_from_what_its_json_printed(tmp_path, capsys):
+    """The stored JSON of `plot solvers` (shared names: measured_bits_per_message, n) is what the
+    draw function reads: store one point through the CLI, redraw it, get the same numbers."""
+    grid = tmp_path / "solvers.toml"
+    grid.write_text('experiment = "plot solvers"\n[grid]\nq = 8\nk = 3\ntrials = 20\nseed = 0\n')
+    store = tmp_path / "solvers.db"
+    assert main(["sweep", "run", str(grid), "--store", str(store), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["plot", "solvers", "--q", "8", "--k", "3", "--trials", "20", "--json"]) == 0
+    direct = json.loads(capsys.readouterr().out)
+    assert main(["plot", "solvers", "--from", str(store), "--out", str(tmp_path / "s.png"), "--json"]) == 0
+    stored = json.loads(capsys.readouterr().out)
+    assert stored["curves"] == direct["curves"] and stored["ceilings"] == direct["ceilings"]
+    assert stored["n"] == 2 * 3 * 8 + 1 and (tmp_path / "s.png").stat().st_size > 0

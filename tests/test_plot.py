@@ -124,7 +124,7 @@ def test_solvers_reach_one_with_the_whole_sequence():
     assert window["accuracy"][-1] == 1.0 and window["mismatches"] == [0, 0, 0]
     # Assadi–N at the encoded q, the theorem's form: c·q/k⁵ (= c·N/(2k⁶) up to c/(2k⁶)); vacuous at c = 1
     assert data["bound_bits"] == pytest.approx(8 / 3**5) and data["vacuous"]
-    assert indicator["bits_per_message"] == [2 * 8 + 5 + 4] and indicator["accuracy"] == [1.0]
+    assert indicator["measured_bits_per_message"] == [2 * 8 + 5 + 4] and indicator["accuracy"] == [1.0]
     assert indicator["rounds"] == [1] and indicator["mismatches"] == [0]
 
 

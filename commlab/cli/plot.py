@@ -31,7 +31,7 @@ FIGURE_NAMES_JSON = {
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 #: Figures whose stored JSON (``plot NAME --json`` in a sweep) can be drawn again: their data carries
 #: the shared JSON names natively, so what a sweep stored is what the draw function reads.
-STORED_FIGURES = ("tradeoff", "frontier")
+STORED_FIGURES = ("tradeoff", "frontier", "solvers")
 
 
 def plot(

@@ -457,7 +457,7 @@ def solvers_data(
         "figure": "solvers",
         "q": q,
         "k": k,
-        "N": n,
+        "n": n,
         "c": c,
         "bound_bits": bound_bits,
         "vacuous": get_bound("assadi-n").is_vacuous(q=q, k=k, c=c),
@@ -485,17 +485,18 @@ def _ceilings(curves: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if ci[0] >= 2 / 3 and rounds < curve["k"]
         ]
         if points:
-            i = min(points, key=lambda j: curve["bits_per_message"][j])
+            i = min(points, key=lambda j: curve["measured_bits_per_message"][j])
             ceiling = constant_ceiling(
                 curve["label"],
                 q=curve["q"],
                 k=curve["k"],
                 rounds=curve["rounds"][i],
-                bits_per_message=curve["bits_per_message"][i],
+                bits_per_message=curve["measured_bits_per_message"][i],
                 success=curve["accuracy"][i],
                 success_ci=tuple(curve["accuracy_ci"][i]),
             )
-            found.append(ceiling.to_dict())
+            record = ceiling.to_dict()
+            found.append({**record, "measured_bits_per_message": record.pop("bits_per_message")})
     return found
 
 
@@ -504,7 +505,7 @@ def draw_solvers(data: dict[str, Any]) -> Figure:
         fig = Figure(layout="constrained", figsize=(WIDTH, 3.0))
         ax = fig.subplots()
         for i, curve in enumerate(data["curves"]):
-            bits = np.array(curve["bits_per_message"], dtype=float)
+            bits = np.array(curve["measured_bits_per_message"], dtype=float)
             acc = np.array(curve["accuracy"])
             ci = np.array(curve["accuracy_ci"])
             ax.errorbar(
@@ -531,21 +532,21 @@ def draw_solvers(data: dict[str, Any]) -> Figure:
                 0.02,
                 0.04,
                 f"empirical ceiling on the constant: c ≤ s·k⁵/q = {best['c_max']:.4g}\n"
-                f"({best['protocol'].split(' (')[0]}, {best['bits_per_message']} bits, "
+                f"({best['protocol'].split(' (')[0]}, {best['measured_bits_per_message']} bits, "
                 f"accuracy {best['success']:.2f}, R = {best['rounds']} < k)",
                 transform=ax.transAxes,
                 fontsize=6,
                 va="bottom",
             )
-        smallest = min([data["bound_bits"], *(min(c["bits_per_message"]) for c in data["curves"])])
-        largest = max(max(c["bits_per_message"]) for c in data["curves"])
+        smallest = min([data["bound_bits"], *(min(c["measured_bits_per_message"]) for c in data["curves"])])
+        largest = max(max(c["measured_bits_per_message"]) for c in data["curves"])
         ax.set(
             xscale="log",
             xlim=(max(smallest, 1e-3) / 2, largest * 2),
             xlabel="bits per message (state bits, measured)",
             ylabel="accuracy on hop_k(X)_N",
             ylim=(0, 1.05),
-            title=f"hop_k solvers, q = {data['q']}, k = {data['k']}, N = {data['N']}",
+            title=f"hop_k solvers, q = {data['q']}, k = {data['k']}, N = {data['n']}",
         )
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), frameon=False)
     return fig

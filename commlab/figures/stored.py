@@ -22,7 +22,7 @@ from commlab.errors import InvalidParameter
 __all__ = ["ROW_AXES", "STORED_FIGURES", "stored_figure_data"]
 
 #: The figures that can be drawn from a store (their JSON is their figure data).
-STORED_FIGURES = ("tradeoff", "frontier")
+STORED_FIGURES = ("tradeoff", "frontier", "solvers")
 
 #: Figures assembled from many stored points: the list of rows and the key that orders them.
 ROW_AXES: dict[str, tuple[str, str]] = {"tradeoff": ("rows", "q")}
