@@ -8,7 +8,17 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from commlab import IsolationViolation, PointerChasing, ProtocolViolation, PublicCoins, audit_isolation, run
+from commlab import (
+    InvalidParameter,
+    IsolationViolation,
+    PointerChasing,
+    Protocol,
+    ProtocolSpec,
+    ProtocolViolation,
+    PublicCoins,
+    audit_isolation,
+    run,
+)
 from commlab.engine import check_batch_independence
 from commlab.protocols import PROTOCOLS, make_protocol
 from tests import cheats
@@ -196,3 +206,41 @@ def test_a_generator_shared_between_players_is_still_caught():
 def test_private_coins_belong_to_a_player():
     with pytest.raises(Exception, match="private coins belong to a player"):
         PublicCoins(0, 3).private_uniform("x")
+
+
+# --- found by an outside review -----------------------------------------------------------------
+
+
+class _HoldsTheInstances(Protocol):
+    """P_1 answers 'equal?' by reading P_2's input off the protocol object, where the caller left
+    the instances: every copy of the protocol carries them, so an isolated run agrees."""
+
+    spec = ProtocolSpec("holds-instances", k=2, rounds=1, max_bits=1)
+
+    def __init__(self, inputs):
+        self.inputs = inputs
+
+    def speak(self, player, round, own, board, coins, memory):
+        if player == 2:
+            return np.zeros((len(own), 1), dtype=np.uint8)
+        return (self.inputs[1][coins.instances] == own)[:, None].astype(np.uint8)
+
+
+def test_a_protocol_holding_its_inputs_is_refused_by_run_and_the_audit():
+    x1 = np.arange(8)
+    x2 = np.where(np.arange(8) % 2 == 0, x1, 99)
+    for check in (run, audit_isolation):
+        with pytest.raises(IsolationViolation, match="holds one of the inputs it is run on"):
+            check(_HoldsTheInstances([x1, x2]), [x1, x2])
+
+
+def test_object_array_inputs_are_refused():
+    x = np.arange(4)
+    with pytest.raises(InvalidParameter, match="object array"):
+        run(_HoldsTheInstances([]), [x.astype(object), x])
+
+
+def test_numpy_integers_in_a_spec_become_plain_ints():
+    spec = ProtocolSpec("x", k=np.uint8(130), rounds=np.uint8(2), max_bits=np.int64(1))
+    assert all(type(v) is int for v in (spec.k, spec.rounds, spec.max_bits))
+    assert spec.turns[-1] == (2, 1) and len(spec.turns) == 260

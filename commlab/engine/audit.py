@@ -26,7 +26,15 @@ import numpy as np
 
 from commlab.engine.ir import Transcript
 from commlab.engine.protocol import Protocol
-from commlab.engine.runner import check_inputs, check_seed, declared_spec, instance_numbers, play, take
+from commlab.engine.runner import (
+    check_inputs,
+    check_protocol_holds_no_input,
+    check_seed,
+    declared_spec,
+    instance_numbers,
+    play,
+    take,
+)
 from commlab.errors import IsolationViolation
 
 __all__ = ["audit_isolation", "check_batch_independence"]
@@ -97,6 +105,7 @@ def check_batch_independence(
     seed = check_seed(seed)
     spec = declared_spec(protocol)
     batch = check_inputs(spec, inputs)
+    check_protocol_holds_no_input(protocol, inputs)
     pristine, inputs = copy.deepcopy(protocol), take(list(inputs), slice(None))
     return _batch_independence(pristine, spec, inputs, seed, batch, alone)
 
@@ -163,6 +172,7 @@ def audit_isolation(
     seed = check_seed(seed)
     spec = declared_spec(protocol)
     batch = check_inputs(spec, inputs)
+    check_protocol_holds_no_input(protocol, inputs)
     pristine, inputs = _snapshot(protocol, inputs)
     ids = instance_numbers(None, batch)
     apart, apart_output = play(pristine, spec, inputs, seed, ids, isolated=True)

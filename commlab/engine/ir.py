@@ -69,6 +69,8 @@ class ProtocolSpec:
         ]
         if problems:
             raise InvalidParameter(f"protocol {self.name!r}: " + "; ".join(problems))
+        for what in ("k", "rounds", "max_bits"):  # plain ints: numpy integers overflow turn arithmetic
+            object.__setattr__(self, what, int(getattr(self, what)))
 
     @property
     def speaking_order(self) -> tuple[int, ...]:

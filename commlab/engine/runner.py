@@ -266,12 +266,46 @@ def declared_spec(protocol: Protocol) -> ProtocolSpec:
 
 
 def check_inputs(spec: ProtocolSpec, inputs: Sequence[Any]) -> int:
-    """The batch size, after checking that there is one input per player."""
+    """The batch size, after checking that there is one input per player and that no input is an
+    object array (whose copy would still share the Python objects inside with other players)."""
     if len(inputs) != spec.k:
         raise InvalidParameter(
             f"protocol {spec.name!r} has k = {spec.k} players but got {len(inputs)} inputs"
         )
+    for j, own in enumerate(inputs, start=1):
+        if any(array.dtype.kind == "O" for array in _arrays(own)):
+            raise InvalidParameter(
+                f"P_{j}'s input holds an object array: its copy would share the objects inside with "
+                "other players; give numeric arrays"
+            )
     return batch_size(inputs)
+
+
+def _arrays(x: Any) -> list[np.ndarray]:
+    """Every numpy array inside ``x`` (arrays, mappings, tuples and lists, nested)."""
+    if isinstance(x, np.ndarray):
+        return [x]
+    if isinstance(x, Mapping):
+        return [a for v in x.values() for a in _arrays(v)]
+    if isinstance(x, (tuple, list)):
+        return [a for v in x for a in _arrays(v)]
+    return []
+
+
+def check_protocol_holds_no_input(protocol: Protocol, inputs: Sequence[Any]) -> None:
+    """Refuse a protocol object that holds (a view of) the very arrays it is run on: every player
+    gets its own copy of the protocol, so instances stored on it would reach every player without
+    crossing the board — and an isolated run would agree, so the audit could not tell. Copies of
+    the inputs made before the run are beyond this check (docs/engine.md)."""
+    held = _arrays(list(vars(protocol).values())) if hasattr(protocol, "__dict__") else []
+    given = _arrays(list(inputs))
+    for array in held:
+        if any(np.shares_memory(array, x) for x in given):
+            raise IsolationViolation(
+                f"protocol {protocol.spec.name!r} holds one of the inputs it is run on (an attribute "
+                "shares memory with an input array): players would read each other's inputs outside "
+                "the board; keep instances out of the protocol object"
+            )
 
 
 def instance_numbers(ids: object, batch: int) -> np.ndarray:
@@ -356,6 +390,7 @@ def run(
     seed = check_seed(seed)
     spec = declared_spec(protocol)
     batch = check_inputs(spec, inputs)
+    check_protocol_holds_no_input(protocol, inputs)
     ids = instance_numbers(instance_ids, batch)
     truth = check_truth(truth, batch)
     transcript, output = play(copy.deepcopy(protocol), spec, inputs, seed, ids, isolated)
