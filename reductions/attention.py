@@ -154,6 +154,7 @@ class AttentionReduction(Reduction):
     """
 
     name = "attention"
+    message_grows_with_n = True
     family = "causal softmax transformers, one head per layer (commlab.models.transformer)"
     bound = (
         "R = L with s = block·(d+e)·p ≈ (N/k)(d+e)p: s grows with N, so L < k is allowed  [SHT24 §5, Thm 4.2]"

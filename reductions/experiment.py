@@ -14,7 +14,7 @@ from commlab.analysis.stats import clopper_pearson
 from commlab.engine import run
 from commlab.errors import InvalidParameter
 from commlab.problems.pointer_chasing import PointerChasing, check_parameters
-from reductions import compile_to_protocol
+from reductions import REGISTRY, compile_to_protocol
 from reductions.conformance import verify_exact
 from reductions.pointer_chasing import encode
 
@@ -140,7 +140,11 @@ def reduce_on_pointer_chasing(
         first_mismatch=check.first,
         accuracy=accuracy,
         accuracy_ci=clopper_pearson(successes, trials),
-        bound=bound_table(protocol.spec.rounds, protocol.spec.max_bits, c_value),
+        # A fixed-s table says nothing of a model whose messages carry a block of the input (their
+        # s grows with N): it gets no table, and the report says why.
+        bound=[]
+        if getattr(REGISTRY.get(protocol.spec.name), "message_grows_with_n", False)
+        else bound_table(protocol.spec.rounds, protocol.spec.max_bits, c_value),
         seed=seed,
         params=dict(params or {}),
     )

@@ -143,6 +143,7 @@ class LongformerReduction(Reduction):
     """
 
     name = "longformer"
+    message_grows_with_n = True
     family = "Longformer transformers (causal window w, global tokens every g)"
     bound = "L ≥ k or s = (w + N/(g·k))·m·H·p = Ω(N/k⁶)  [SHT24 Cor 5.4]"
     references = "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.4 (arXiv:2402.09268)"

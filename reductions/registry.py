@@ -28,6 +28,9 @@ class Reduction(ABC):
     family: ClassVar[str]
     bound: ClassVar[str]
     references: ClassVar[str] = ""
+    #: Whether the compiled protocol's s grows with the sequence length (a Longformer's globals,
+    #: full attention's keys and values): then no fixed-s critical length N* exists.
+    message_grows_with_n: ClassVar[bool] = False
 
     @abstractmethod
     def validate(self, model: Any) -> list[str]:

@@ -918,12 +918,12 @@ def test_reduce_text_says_weights_are_random_and_states_the_bound_correctly(caps
     code, out, _ = cli(capsys, *common, "--k", "3")
     assert code == 0 and "weights: random, drawn from seed 0" in out and "low accuracy is expected" in out
     assert (
-        "L = 5 < k" not in out
-        and "for every k > L = 5" in out
-        and "k = 3 <= L = 5: the bound does not apply" in out
+        "R = 5 < k" not in out
+        and "for every k > R = 5" in out
+        and "k = 3 <= R = 5: the bound does not apply" in out
     )
     code, out, _ = cli(capsys, *common, "--k", "6")
-    assert "k = 6 > L = 5: the bound applies" in out
+    assert "k = 6 > R = 5: the bound applies" in out
 
 
 def test_run_text_says_what_mean_bits_average_over(capsys):

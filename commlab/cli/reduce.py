@@ -55,22 +55,31 @@ def _render_report(r: dict) -> str:
     else:
         weights = f"from {r['weights']}"
     if k > rounds:
-        applies = f"this run's k = {k} > L = {rounds}: the bound applies to it"
+        applies = f"this run's k = {k} > R = {rounds}: the bound applies to it"
     else:
-        applies = f"this run's k = {k} <= L = {rounds}: the bound does not apply to it"
+        applies = f"this run's k = {k} <= R = {rounds}: the bound does not apply to it"
     lines = [
         f"model: {r['model']}",
         *([f"weights: {weights}"] if "weights" in r else []),
-        f"protocol ({r['reduction']} reduction): k = {k} players, R = L = {rounds} rounds, "
+        f"protocol ({r['reduction']} reduction): k = {k} players, R = {rounds} rounds, "
         f"s = {r['declared_bits_per_message']} bits per message declared",
         f"input: pointer chasing q = {r['q']}, k = {k} encoded as hop_{k} (N = {r['n']})",
         f"verification: {r['trials']} instances run, {r['mismatches']} mismatches against the model's own forward pass",
         f"measured bits: largest message {r['measured_bits_per_message']}, total {r['total_bits']} per instance "
         "(the largest over instances)",
         f"model accuracy on hop_{k}(X)_N: {r['accuracy']:.4f} (95% CI {lo:.4f}-{hi:.4f})",
-        f"lower bound (SHT24 Cor 5.2): for every k > L = {rounds}, no {rounds}-layer model with "
-        f"s = {r['declared_bits_per_message']} bits solves hop_k beyond N* ({applies})",
     ]
+    if not r["bounds"]:
+        lines.append(
+            "lower bound: this model's s grows with N (its messages carry a block of the input), so no "
+            f"fixed-s critical length exists ({applies})"
+        )
+    else:
+        lines.append(
+            f"lower bound (Assadi–N through SHT24 Prop E.3–E.4, one constant c): for every k > R = {rounds}, "
+            f"no protocol with R = {rounds} rounds and s = {r['declared_bits_per_message']} bits per message "
+            f"solves hop_k beyond N* ({applies})"
+        )
     lines += [
         f"  k = {row['k']:>2}: N* = 2·s·k⁶/c = {row['formula']:>16}  ({row['critical_N']:.4g} at c = {row['c']:g})"
         for row in r["bounds"]

@@ -23,11 +23,11 @@ RankOpt = Annotated[int, typer.Option("--rank", help="Feature dimension r of the
 FeaturesOpt = Annotated[str, typer.Option("--features", help="Kernel feature map: performer, elu or given.")]
 
 
-def _finish(report, name: str, values: dict[str, Any], as_json: bool) -> None:
+def _finish(report, name: str, values: dict[str, Any], c_value: float, as_json: bool) -> None:
     """Add the corollary row, print, and fail (exit 3) if any instance differs from the model."""
     from reductions.corollaries import corollary
 
-    c_value = report.bound[0]["c"]
+
     result = {**canonical(report.to_dict(), REPORT_NAMES), "c": c_value}
     result["corollary"] = canonical(
         corollary(name, k=report.k, c_value=c_value, **values), {"bound": "statement"}
@@ -43,7 +43,9 @@ def _finish(report, name: str, values: dict[str, Any], as_json: bool) -> None:
             )
         else:
             verdict = (
-                f"applies (rounds < k = {r['k']}): the message falls short past N* = {row['critical_N']:.4g}"
+                f"applies (rounds < k = {r['k']}): the message falls short past N* = {row['critical_N']:.4g}, "
+                "N* for the corollary's own measure of the message (the posted s above is larger, and so "
+                "is its N*)"
             )
         return _render_report(r) + f"\ncorollary ({row['reference']}): {row['statement']} — {verdict}"
 
@@ -93,7 +95,7 @@ def kernel(
             c_value=c,
         )
     p = number_format(fmt).bits
-    _finish(report, "kernel", {"m": width, "r": rank, "H": heads, "p": p, "L": layers}, as_json)
+    _finish(report, "kernel", {"m": width, "r": rank, "H": heads, "p": p, "L": layers}, c, as_json)
 
 
 @reduce_app.command("hybrid")
@@ -136,7 +138,7 @@ def hybrid(
             c_value=c,
         )
     values = {"s": report.declared_bits_per_message, "R": report.rounds}
-    _finish(report, "hop-k", values, as_json)
+    _finish(report, "hop-k", values, c, as_json)
 
 
 @reduce_app.command("cot")
@@ -176,7 +178,7 @@ def cot(
             c_value=c,
         )
     p = number_format(fmt).bits
-    _finish(report, "cot", {"m": width, "H": heads, "p": p, "T": cot_tokens}, as_json)
+    _finish(report, "cot", {"m": width, "H": heads, "p": p, "T": cot_tokens}, c, as_json)
 
 
 @reduce_app.command("longformer")
@@ -227,4 +229,4 @@ def longformer(
         "p": number_format(fmt).bits,
         "L": layers,
     }
-    _finish(report, "longformer", values, as_json)
+    _finish(report, "longformer", values, c, as_json)
