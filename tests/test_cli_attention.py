@@ -28,7 +28,7 @@ def test_reduce_kernel_json_has_the_rnn_keys_and_its_own(capsys):
         1,
         1,
     )
-    assert r["bits_per_message"] == r["declared_bits_per_message"] == 2 * 3 * 5 * 32 and r["mismatches"] == 0
+    assert r["measured_bits_per_message"] == r["declared_bits_per_message"] == 2 * 3 * 5 * 32 and r["mismatches"] == 0
     assert r["corollary"]["name"] == "kernel" and r["corollary"]["applies"]
     assert r["corollary"]["critical_N"] == pytest.approx(2 * 4 * 3 * 2 * 32 * 2**6)  # 2·m·r·H·p·k⁶/c
 
@@ -62,8 +62,8 @@ def test_reduce_cot_json(capsys):
     assert code == 0, err
     r = json.loads(out)
     assert (r["cot_tokens"], r["k"], r["rounds"], r["mismatches"]) == (1, 3, 2, 0)
-    assert r["bits_per_message"] == r["declared_bits_per_message"] == 2 * 6 * 32
-    assert r["corollary"]["bound"].startswith("T + 1 >= k") and r["corollary"]["applies"]
+    assert r["measured_bits_per_message"] == r["declared_bits_per_message"] == 2 * 6 * 32
+    assert r["corollary"]["statement"].startswith("T + 1 >= k") and r["corollary"]["applies"]
 
 
 @pytest.mark.parametrize("args", [["--cot-tokens", "-1"], ["--heads", "0"], ["--format", "fixed12.6"]])
@@ -78,7 +78,7 @@ def test_reduce_longformer_json(capsys):
     assert code == 0, err
     r = json.loads(out)
     assert (r["window"], r["global_every"], r["rounds"], r["mismatches"]) == (3, 4, 1, 0)
-    assert r["bits_per_message"] == r["declared_bits_per_message"] == (3 - 1 + 2) * 2 * 2 * 32
+    assert r["measured_bits_per_message"] == r["declared_bits_per_message"] == (3 - 1 + 2) * 2 * 2 * 32
     assert r["corollary"]["name"] == "longformer"
 
 

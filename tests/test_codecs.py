@@ -189,3 +189,57 @@ def test_short_float_names():
     assert number_format("e8m3").bits == 12
     with pytest.raises(InvalidParameter):
         ShortFloat(24)
+
+
+# --- issue 11: a codec never rounds or wraps silently ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values,says",
+    [
+        ([2.0**64], "0..18446744073709551615"),  # used to wrap to 0 with only a numpy warning
+        ([1e30], "0..18446744073709551615"),
+        ([-1.0], "0..18446744073709551615"),
+        ([0.5], "integers"),
+        ([float("nan")], "integers"),
+        ([float("inf")], "integers"),
+    ],
+)
+def test_uint64_refuses_floats_it_cannot_hold(values, says):
+    with pytest.raises(InvalidParameter, match=says):
+        UInt(64).to_bits(np.array(values))
+
+
+def test_uint_keeps_the_largest_values_exactly():
+    top = np.array([2**64 - 1], dtype=np.uint64)
+    assert np.array_equal(UInt(64).from_bits(UInt(64).to_bits(top)), top)
+    assert UInt(64).to_bits(np.array([2.0**63]))[0].tolist() == [1] + [0] * 63
+    with pytest.raises(InvalidParameter, match="0..7"):
+        UInt(3).to_bits(np.array([8.0]))
+    with pytest.raises(InvalidParameter, match="integers"):
+        UInt(8).to_bits(np.array(["1"]))
+
+
+@pytest.mark.parametrize("fmt", [UInt(4), Float(16), BFloat16(), FixedPoint(4, 2)])
+@pytest.mark.parametrize("bad", [2, -1, 0.5, 255])
+def test_from_bits_refuses_anything_but_0_and_1(fmt, bad):
+    bits = np.zeros((1, fmt.bits), dtype=np.int64 if isinstance(bad, int) else np.float64)
+    bits[0, 1] = bad
+    with pytest.raises(InvalidParameter, match="only 0 and 1"):
+        fmt.from_bits(bits)
+    with pytest.raises(InvalidParameter, match="only 0 and 1"):
+        decode(fmt, bits, (1,))
+
+
+def test_from_bits_accepts_bools_and_float_bits():
+    assert UInt(3).from_bits(np.array([True, False, True])) == 5
+    assert UInt(3).from_bits(np.array([1.0, 0.0, 1.0])) == 5
+
+
+@pytest.mark.parametrize(
+    "name,says",
+    [("fixed8.9", "frac=9"), ("fixed99", "width=99"), ("fixed1.0", "width=1"), ("e8m30", "0..23")],
+)
+def test_number_format_says_why_a_format_is_out_of_range(name, says):
+    with pytest.raises(InvalidParameter, match=says):
+        number_format(name)

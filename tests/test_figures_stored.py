@@ -1,7 +1,10 @@
-"""Figures from a sweep store: the trade-off is the union of stored rows; other figures are one point."""
+"""Figures from a sweep store: the trade-off is the union of stored rows; the frontier is one point."""
+
+import json
 
 import pytest
 
+from commlab.cli import main
 from commlab.errors import InvalidParameter
 from commlab.figures.plot import draw, frontier_data, tradeoff_data
 from commlab.figures.stored import stored_figure_data
@@ -25,7 +28,7 @@ def test_tradeoff_rows_from_several_points_make_one_figure(tmp_path):
     draw(data)
 
 
-def test_other_figures_are_one_stored_point_chosen_by_options(tmp_path):
+def test_the_frontier_is_one_stored_point_chosen_by_its_options(tmp_path):
     points = [frontier_data(q=8, k=2, trials=30), frontier_data(q=16, k=2, trials=30)]
     save_points(tmp_path / "f.db", "frontier", points)
     assert stored_figure_data("frontier", tmp_path / "f.db", q=16)["rows"] == points[1]["rows"]
@@ -35,3 +38,25 @@ def test_other_figures_are_one_stored_point_chosen_by_options(tmp_path):
         stored_figure_data("frontier", tmp_path / "f.db", q=32)
     with pytest.raises(InvalidParameter, match="does not exist"):
         stored_figure_data("frontier", tmp_path / "missing.db")
+    with pytest.raises(InvalidParameter, match="solvers' is measured afresh"):
+        stored_figure_data("solvers", tmp_path / "f.db")
+
+
+def test_a_sweep_of_plot_points_redraws_and_extends_the_tradeoff(tmp_path, capsys):
+    """End to end: sweep `plot tradeoff` over q (JSON only), then `plot tradeoff --from` draws the
+    stored rows without measuring; adding a q to the grid and rerunning extends the figure."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text('experiment = "plot tradeoff"\n[grid]\nk = 3\nq = [8, 16]\ntrials = 30\n')
+    store = tmp_path / "results.db"
+    assert main(["sweep", "run", str(grid), "--store", str(store), "--quiet"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "tradeoff.png"
+    assert main(["plot", "tradeoff", "--from", str(store), "--out", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [row["q"] for row in data["rows"]] == [8, 16] and out.stat().st_size > 0 and data["points"] == 2
+    assert main(["sweep", "run", str(grid), "--store", str(store), "--set", "q=[8, 16, 32]", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["plot", "tradeoff", "--from", str(store), "--json"]) == 0
+    assert [row["q"] for row in json.loads(capsys.readouterr().out)["rows"]] == [8, 16, 32]
+    assert main(["plot", "tradeoff", "--k", "3"]) == 2  # neither --out nor --json: nothing to do
+    assert "nothing to do" in capsys.readouterr().err

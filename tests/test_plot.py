@@ -37,7 +37,7 @@ def test_every_figure_draws_and_saves(name, tmp_path):
 def test_tradeoff_numbers():
     _, data = make_figure("tradeoff", **SMALL["tradeoff"])
     for row in data["rows"]:
-        assert row["N"] == 2 * 3 * row["q"] + 1 and row["bound"] == pytest.approx(row["q"] / 3**5)
+        assert row["n"] == 2 * 3 * row["q"] + 1 and row["bound_bits"] == pytest.approx(row["q"] / 3**5)
         best = {b["rounds"]: b for b in row["best"]}
         assert [best[r]["protocol"] for r in (1, 3)] == ["indicators", "chase"]
         assert best[2]["protocol"] == "chunked" and best[2]["success_exact"] >= 2 / 3
@@ -45,11 +45,11 @@ def test_tradeoff_numbers():
             best[2]["declared_bits_per_message"] <= row["sampling"]
             and best[1]["declared_bits_per_message"] < row["broadcast"]
         )
-        assert row["gap_ratio"] == pytest.approx(best[2]["declared_bits_per_message"] / row["bound"])
+        assert row["gap_ratio"] == pytest.approx(best[2]["declared_bits_per_message"] / row["bound_bits"])
         bits = [best[r]["declared_bits_per_message"] for r in (1, 2, 3)]
         expected = [r for r in (2, 3) if min(bits[: r - 1]) <= bits[r - 1]]
         assert [d["rounds"] for d in row["dominated"]] == expected
-    assert data["models"][0]["bits"] == 64 * 32
+    assert data["models"][0]["declared_bits_per_message"] == 64 * 32
 
 
 @pytest.fixture(scope="module")

@@ -74,7 +74,7 @@ def test_rnn_bits_plots_the_file_against_state_bits():
         assert curve["accuracy"] == [next(r for r in m["last_position"] if r["k"] == curve["k"])["accuracy"] for m in models]
     assert data["mismatches"] == 0
     # the bound's requirement is marked and, at this n, said to be vacuous
-    assert all(row["vacuous"] and row["bits"] < 1 for row in data["bound"])
+    assert all(row["vacuous"] and row["bound_bits"] < 1 for row in data["rnn_bound"])
     assert any("vacuous" in text.get_text() for text in bits_ax.get_legend().get_texts())
     # the transformers of the depth results stand beside the recurrent models
     assert {s["family"] for s in data["by_parameters"]} == {*cells, "gpt2"}
@@ -87,3 +87,15 @@ def test_rnn_bits_refuses_transformers_of_another_task(tmp_path):
     path.write_text(json.dumps(other))
     with pytest.raises(InvalidParameter, match="do not compare"):
         make_figure("rnn-bits", results=str(RNNS), transformers=str(path))
+
+
+def test_plot_cli_refuses_results_where_they_do_not_apply(tmp_path, capsys):
+    from commlab.cli import main
+
+    for args in (
+        ["plot", "example", "--results", str(DEPTH), "--json"],
+        ["plot", "depth-vs-k", "--results", str(DEPTH), "--from", str(tmp_path / "r.db"), "--json"],
+    ):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "--results" in err and err.count("\n") == 1, err

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from scipy import stats
-
 __all__ = ["clopper_pearson"]
 
 
@@ -35,6 +33,8 @@ def clopper_pearson(successes: int, trials: int, level: float = 0.95) -> tuple[f
     """
     if trials < 1 or not 0 <= successes <= trials:
         raise ValueError(f"need 0 <= successes <= trials and trials >= 1, got {successes}/{trials}")
+    from scipy import stats  # imported here: scipy.stats costs ~0.5 s, and `commlab --help` needs none of it
+
     alpha = 1.0 - level
     low = 0.0 if successes == 0 else stats.beta.ppf(alpha / 2, successes, trials - successes + 1)
     high = 1.0 if successes == trials else stats.beta.ppf(1 - alpha / 2, successes + 1, trials - successes)

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from commlab.cli._output import emit
-from commlab.cli.options import JsonOpt, QOpt, SeedOpt, TrialsOpt
-from commlab.cli.reduce import _render_report, reduce_app
+from commlab.cli._output import canonical, emit
+from commlab.cli.options import JsonOpt, QOpt, QuietOpt, SeedOpt, TrialsOpt
+from commlab.cli.reduce import REPORT_NAMES, _render_report, measuring, reduce_app
 from commlab.errors import SimulationMismatch
 
 construct_app = typer.Typer(help="Build transformers by hand (weights written down) and measure them.")
@@ -59,6 +59,7 @@ def hop(
     seed: SeedOpt = 0,
     save: Annotated[str | None, typer.Option("--save", help="Write the weights to this .npz file.")] = None,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Build the transformer that computes hop_k in 2 + ⌈log₂ k⌉ layers and measure it on random
     sequences against hop_k at every position (with the paper's ⌊log₂ k⌋ + 2 beside it).
@@ -67,7 +68,8 @@ def hop(
     """
     from commlab.models.construction import build_hop_transformer, measure_hop_construction
 
-    report = measure_hop_construction(k, n, alphabet, trials, seed, layers)
+    with measuring("construct hop", trials, as_json, quiet):
+        report = measure_hop_construction(k, n, alphabet, trials, seed, layers)
     if save:
         build_hop_transformer(k, n, alphabet, layers).save(save)
     emit({**report, "save": save}, as_json, _render)
@@ -84,6 +86,7 @@ def attention(
     seed: SeedOpt = 0,
     c: Annotated[float, typer.Option("--c", help="The bound's hidden constant c.")] = 1.0,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compile the log-depth hop_k transformer into a (k, L, s) protocol in which players post their
     blocks' keys and values, verify it bit for bit on encoded pointer chasing, and report its bits.
@@ -92,10 +95,9 @@ def attention(
     """
     from reductions.attention import reduce_attention
 
-    report = reduce_attention(k=k, q=q, layers=layers, trials=trials, seed=seed, c_value=c)
-    result = report.to_dict()
-    result.update(n=result["sequence_length"], measured_bits_per_message=report.bits_per_message, c=c)
-    emit(result, as_json, _render_report)
+    with measuring("reduce attention", trials, as_json, quiet):
+        report = reduce_attention(k=k, q=q, layers=layers, trials=trials, seed=seed, c_value=c)
+    emit({**canonical(report.to_dict(), REPORT_NAMES), "c": c}, as_json, _render_report)
     if report.mismatches:
         instance, round, player = report.first_mismatch
         raise SimulationMismatch(

@@ -8,7 +8,7 @@ import typer
 
 from commlab._version import __version__
 from commlab.cli._output import emit
-from commlab.cli.options import JsonOpt, SeedOpt
+from commlab.cli.options import FormatOpt, JsonOpt, QuietOpt, SeedOpt
 
 
 def render(r: dict) -> str:
@@ -54,18 +54,19 @@ def evaluate(
     heads: Annotated[
         int | None, typer.Option("--heads", help="Attention heads, when there is no config.")
     ] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="float64, float32, float16, bfloat16, e8mT or fixedP[.F].")
-    ] = "float32",
+    fmt: FormatOpt = "float32",
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Error per hop count k of a GPT-2 (or commlab-trained recurrent) checkpoint in the paper's task format.
 
     Example: commlab evaluate --weights run/model_100000.pt --k 0-16 --samples 100 --json
     """
     from commlab.models.released import evaluate_run
+    from commlab.progress import progress_bar
 
-    result = evaluate_run(
-        weights, config, ks=k, samples=samples, seed=seed, dropout=dropout, heads=heads, fmt=fmt
-    )
+    with progress_bar("evaluate", None, enabled=not (as_json or quiet)):
+        result = evaluate_run(
+            weights, config, ks=k, samples=samples, seed=seed, dropout=dropout, heads=heads, fmt=fmt
+        )
     emit({**result, "version": __version__}, as_json, render)

@@ -11,17 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
-from commlab.cli._output import emit
-from commlab.cli.options import JsonOpt, QOpt, SeedOpt, TrialsOpt
-from commlab.cli.reduce import _render_report, reduce_app
+from commlab.cli._output import canonical, emit
+from commlab.cli.options import COpt, FormatOpt, JsonOpt, QOpt, QuietOpt, SeedOpt, TrialsOpt, k_option
+from commlab.cli.reduce import REPORT_NAMES, _render_report, measuring, reduce_app
 from commlab.errors import SimulationMismatch
 from commlab.io.codecs import number_format
 
-FormatOpt = Annotated[
-    str, typer.Option("--format", help="float64, float32, float16, bfloat16 or fixedP[.F].")
-]
-KOpt = Annotated[int | None, typer.Option("--k", help="Hops / players k (default: rounds + 1).")]
-COpt = Annotated[float, typer.Option("--c", help="The bound's hidden constant c.")]
+KOpt = Annotated[int | None, k_option("Hops / players k (>= 1; default: rounds + 1).")]
 HeadsOpt = Annotated[int, typer.Option("--heads", help="Attention heads H.")]
 RankOpt = Annotated[int, typer.Option("--rank", help="Feature dimension r of the kernel (its rank).")]
 FeaturesOpt = Annotated[str, typer.Option("--features", help="Kernel feature map: performer, elu or given.")]
@@ -31,8 +27,11 @@ def _finish(report, name: str, values: dict[str, Any], as_json: bool) -> None:
     """Add the corollary row, print, and fail (exit 3) if any instance differs from the model."""
     from reductions.corollaries import corollary
 
-    result = report.to_dict()
-    result["corollary"] = corollary(name, k=report.k, c_value=report.bound[0]["c"], **values)
+    c_value = report.bound[0]["c"]
+    result = {**canonical(report.to_dict(), REPORT_NAMES), "c": c_value}
+    result["corollary"] = canonical(
+        corollary(name, k=report.k, c_value=c_value, **values), {"bound": "statement"}
+    )
 
     def render(r: dict) -> str:
         row = r["corollary"]
@@ -46,7 +45,7 @@ def _finish(report, name: str, values: dict[str, Any], as_json: bool) -> None:
             verdict = (
                 f"applies (rounds < k = {r['k']}): the message falls short past N* = {row['critical_N']:.4g}"
             )
-        return _render_report(r) + f"\ncorollary ({row['reference']}): {row['bound']} — {verdict}"
+        return _render_report(r) + f"\ncorollary ({row['reference']}): {row['statement']} — {verdict}"
 
     emit(result, as_json, render)
     if report.mismatches:
@@ -70,6 +69,7 @@ def kernel(
     seed: SeedOpt = 0,
     c: COpt = 1.0,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compile an L-layer kernel-attention transformer into a (k, L, H·r·(m+1)·p) protocol, verify
     it bit for bit on encoded pointer chasing, and report its bits against SHT24 Cor 5.3.
@@ -78,19 +78,20 @@ def kernel(
     """
     from reductions.kernel import reduce_kernel
 
-    report = reduce_kernel(
-        layers=layers,
-        heads=heads,
-        width=width,
-        rank=rank,
-        features=features,
-        fmt=fmt,
-        k=k,
-        q=q,
-        trials=trials,
-        seed=seed,
-        c_value=c,
-    )
+    with measuring("reduce kernel", trials, as_json, quiet):
+        report = reduce_kernel(
+            layers=layers,
+            heads=heads,
+            width=width,
+            rank=rank,
+            features=features,
+            fmt=fmt,
+            k=k,
+            q=q,
+            trials=trials,
+            seed=seed,
+            c_value=c,
+        )
     p = number_format(fmt).bits
     _finish(report, "kernel", {"m": width, "r": rank, "H": heads, "p": p, "L": layers}, as_json)
 
@@ -111,6 +112,7 @@ def hybrid(
     seed: SeedOpt = 0,
     c: COpt = 1.0,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compile a hybrid stack of recurrent and kernel-attention layers (one round per layer) into a
     protocol, verify it bit for bit on encoded pointer chasing, and report its bits.
@@ -119,19 +121,20 @@ def hybrid(
     """
     from reductions.kernel import reduce_hybrid
 
-    report = reduce_hybrid(
-        pattern=pattern,
-        width=width,
-        rank=rank,
-        heads=heads,
-        features=features,
-        fmt=fmt,
-        k=k,
-        q=q,
-        trials=trials,
-        seed=seed,
-        c_value=c,
-    )
+    with measuring("reduce hybrid", trials, as_json, quiet):
+        report = reduce_hybrid(
+            pattern=pattern,
+            width=width,
+            rank=rank,
+            heads=heads,
+            features=features,
+            fmt=fmt,
+            k=k,
+            q=q,
+            trials=trials,
+            seed=seed,
+            c_value=c,
+        )
     values = {"s": report.declared_bits_per_message, "R": report.rounds}
     _finish(report, "hop-k", values, as_json)
 
@@ -150,6 +153,7 @@ def cot(
     seed: SeedOpt = 0,
     c: COpt = 1.0,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compile a one-layer transformer with chain of thought into a (k, N_CoT + 1, H·(m+2)·p)
     protocol (one round per query, the online softmax continued left to right), verify it bit for
@@ -159,17 +163,18 @@ def cot(
     """
     from reductions.cot import reduce_cot
 
-    report = reduce_cot(
-        cot_tokens=cot_tokens,
-        heads=heads,
-        width=width,
-        fmt=fmt,
-        k=k,
-        q=q,
-        trials=trials,
-        seed=seed,
-        c_value=c,
-    )
+    with measuring("reduce cot", trials, as_json, quiet):
+        report = reduce_cot(
+            cot_tokens=cot_tokens,
+            heads=heads,
+            width=width,
+            fmt=fmt,
+            k=k,
+            q=q,
+            trials=trials,
+            seed=seed,
+            c_value=c,
+        )
     p = number_format(fmt).bits
     _finish(report, "cot", {"m": width, "H": heads, "p": p, "T": cot_tokens}, as_json)
 
@@ -190,6 +195,7 @@ def longformer(
     seed: SeedOpt = 0,
     c: COpt = 1.0,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compile an L-layer Longformer into a (k, L, s) protocol (each player posts its window edge and
     its own global positions), verify it bit for bit on encoded pointer chasing, and report its bits
@@ -199,19 +205,20 @@ def longformer(
     """
     from reductions.longformer import reduce_longformer
 
-    report = reduce_longformer(
-        layers=layers,
-        heads=heads,
-        width=width,
-        window=window,
-        globals_every=globals_every,
-        fmt=fmt,
-        k=k,
-        q=q,
-        trials=trials,
-        seed=seed,
-        c_value=c,
-    )
+    with measuring("reduce longformer", trials, as_json, quiet):
+        report = reduce_longformer(
+            layers=layers,
+            heads=heads,
+            width=width,
+            window=window,
+            globals_every=globals_every,
+            fmt=fmt,
+            k=k,
+            q=q,
+            trials=trials,
+            seed=seed,
+            c_value=c,
+        )
     values = {
         "w": window,
         "g": globals_every,

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from commlab._validate import is_integer
 from commlab.analysis.stats import clopper_pearson
 from commlab.errors import InvalidParameter
 
@@ -58,13 +59,13 @@ class ProtocolSpec:
 
     def __post_init__(self):
         problems = [
-            f"{what} must be >= {low}, got {value}"
+            f"{what} must be an integer >= {low}, got {value!r}"
             for what, value, low in (
                 ("k (players)", self.k, 1),
                 ("rounds", self.rounds, 1),
                 ("max_bits (s)", self.max_bits, 0),
             )
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low
+            if not is_integer(value) or value < low
         ]
         if problems:
             raise InvalidParameter(f"protocol {self.name!r}: " + "; ".join(problems))

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from commlab._validate import check_seed
 from commlab.engine.blackboard import Blackboard
 from commlab.engine.ir import ProtocolSpec, RunResult, Transcript
 from commlab.engine.protocol import Protocol, PublicCoins
@@ -30,27 +31,9 @@ from commlab.errors import InvalidParameter, IsolationViolation, ProtocolViolati
 
 __all__ = ["batch_size", "check_seed", "combine", "run", "take"]
 
-SEED_LIMIT = 2**63
 # The environment this process started with: what isolated players run in, whatever a run in this
 # process may have written to os.environ since.
 _CLEAN_ENVIRONMENT = dict(os.environ)
-
-
-def check_seed(seed: object) -> int:
-    """A seed is an integer in 0..2⁶³ − 1 (bools and ``None`` are refused).
-
-    Raises
-    ------
-    InvalidParameter
-        Naming the bad seed.
-    """
-    if (
-        isinstance(seed, (bool, np.bool_))
-        or not isinstance(seed, (int, np.integer))
-        or not 0 <= seed < SEED_LIMIT
-    ):
-        raise InvalidParameter(f"seed must be an integer in 0..2**63 - 1, got {seed!r}")
-    return int(seed)
 
 
 def _leaves(x: Any) -> list[np.ndarray]:

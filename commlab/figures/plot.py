@@ -109,8 +109,8 @@ def tradeoff_data(
             rows.append(
                 {
                     "q": q,
-                    "N": 2 * k * q + 1,
-                    "bound": bound,
+                    "n": 2 * k * q + 1,
+                    "bound_bits": bound,
                     "best": [{"rounds": r, **_best_row(zoo[r][0])} for r in zoo],
                     "sampling": found[k - 1]["sampling"].bits_per_message,
                     "broadcast": found[1]["broadcast"].bits_per_message,
@@ -123,7 +123,7 @@ def tradeoff_data(
     models = [
         {
             "label": f"{k - 1}-layer Elman RNN, state 64, float32 (R = {k - 1})",
-            "bits": get_reduction("rnn").bits_per_message(rnn, k),
+            "declared_bits_per_message": get_reduction("rnn").bits_per_message(rnn, k),
             "rounds": k - 1,
         }
     ]
@@ -157,11 +157,11 @@ def _names(rows: list[dict], rounds: int) -> str:
 
 def draw_tradeoff(data: dict[str, Any]) -> Figure:
     rows, k = data["rows"], data["k"]
-    n = np.array([r["N"] for r in rows], dtype=float)
+    n = np.array([r["n"] for r in rows], dtype=float)
     with matplotlib.rc_context(COLUMN):
         fig = Figure(layout="constrained", figsize=(WIDTH, 4.0))
         ax = fig.subplots()
-        bound = np.array([r["bound"] for r in rows])
+        bound = np.array([r["bound_bits"] for r in rows])
         best = {
             r: np.array([row["best"][r - 1]["declared_bits_per_message"] for row in rows], float)
             for r in range(1, k + 1)
@@ -201,7 +201,7 @@ def draw_tradeoff(data: dict[str, Any]) -> Figure:
                 n, values, style, color=f"C{rounds - 1}", alpha=0.6, label=f"{name}, R = {rounds} ({verdict})"
             )
         for i, model in enumerate(data["models"]):
-            ax.axhline(model["bits"], color=f"C{5 + i}", lw=1, label=f"declared s: {model['label']}")
+            ax.axhline(model["declared_bits_per_message"], color=f"C{5 + i}", lw=1, label=f"declared s: {model['label']}")
         ax.set(
             xscale="log",
             yscale="log",
@@ -258,7 +258,7 @@ def frontier_data(
         )
         gap = {
             "rounds": k - 1,
-            "bits": best,
+            "declared_bits_per_message": best,
             "bound_bits": bound,
             "ratio": best / bound,
             "always_right_bits": always,
@@ -391,7 +391,7 @@ def draw_frontier(data: dict[str, Any]) -> Figure:
         title = f"Rounds against bits, pointer chasing q = {data['q']}, k = {k}"
         if gap:
             title += (
-                f"\nR = k−1: {gap['bits']} bits = {gap['ratio']:.4g}·c·q/k⁵ at success 2/3"
+                f"\nR = k−1: {gap['declared_bits_per_message']} bits = {gap['ratio']:.4g}·c·q/k⁵ at success 2/3"
                 f"\nalways right: {gap['always_right_bits']} bits = {gap['always_right_ratio']:.4g}·c·q/k⁵"
                 f" (k⁴ = {gap['k4']})"
             )

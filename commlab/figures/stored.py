@@ -3,7 +3,11 @@
 A sweep over ``plot NAME`` (``experiment = "plot tradeoff"``, a grid of its options) stores each
 point's figure data (the JSON that ``commlab plot NAME --json`` prints). A figure whose points are
 rows along an axis — the trade-off, one row per q — is the union of the stored rows, so adding grid
-points extends it; any other figure is one stored point, chosen by its options.
+points extends it (each row keeps the seed it was measured with: rows are independent, so a sweep's
+per-point seeds may differ); any other figure is one stored point, chosen by its options.
+
+Only figures whose data already carries the CLI's shared JSON names (docs/cli-json.md) can be drawn
+from what ``--json`` printed: :data:`STORED_FIGURES`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from typing import Any
 
 from commlab.errors import InvalidParameter
 
-__all__ = ["ROW_AXES", "stored_figure_data"]
+__all__ = ["ROW_AXES", "STORED_FIGURES", "stored_figure_data"]
+
+#: The figures that can be drawn from a store (their JSON is their figure data).
+STORED_FIGURES = ("tradeoff", "frontier")
 
 #: Figures assembled from many stored points: the list of rows and the key that orders them.
 ROW_AXES: dict[str, tuple[str, str]] = {"tradeoff": ("rows", "q")}
@@ -25,9 +32,8 @@ _NOT_IDENTITY = {"version", "out", "schema"}
 
 def _identity(name: str, data: dict[str, Any]) -> str:
     rows = ROW_AXES.get(name, (None,))[0]
-    return json.dumps(
-        {key: value for key, value in data.items() if key not in _NOT_IDENTITY and key != rows}, sort_keys=True
-    )
+    ignored = _NOT_IDENTITY | ({rows, "seed"} if rows else set())
+    return json.dumps({key: value for key, value in data.items() if key not in ignored}, sort_keys=True)
 
 
 def stored_figure_data(name: str, store: str | Path, **options: Any) -> dict[str, Any]:
@@ -58,6 +64,10 @@ def stored_figure_data(name: str, store: str | Path, **options: Any) -> dict[str
     from commlab.figures.plot import FIGURES
     from commlab.sweeps import Store
 
+    if name not in STORED_FIGURES:
+        raise InvalidParameter(
+            f"--from draws {', '.join(STORED_FIGURES)} from a store; {name!r} is measured afresh (drop --from)"
+        )
     if not Path(store).is_file():
         raise InvalidParameter(f"--from {str(store)!r} does not exist; write it with `commlab sweep run`")
     with Store(store) as opened:
@@ -98,4 +108,5 @@ def stored_figure_data(name: str, store: str | Path, **options: Any) -> dict[str
         rows = {row[axis]: row for member in members for row in member[rows_key]}
         data[rows_key] = [rows[x] for x in sorted(rows)]
     data.pop("out", None)
-    return {**data, "points": len(members)}
+    seeds = sorted({member["seed"] for member in members})
+    return {**data, "seed": seeds[0] if len(seeds) == 1 else None, "seeds": seeds, "points": len(members)}

@@ -175,7 +175,7 @@ def rnn_bits_data(results: str | Path | None = None, transformers: str | Path | 
     Examples
     --------
     >>> data = rnn_bits_data("docs/results/trained_rnns_small.json")
-    >>> data["mismatches"], all(row["vacuous"] for row in data["bound"])
+    >>> data["mismatches"], all(row["vacuous"] for row in data["rnn_bound"])
     (0, True)
     """
     from commlab.problems.paper_format import PaperTask
@@ -203,7 +203,8 @@ def rnn_bits_data(results: str | Path | None = None, transformers: str | Path | 
             )
     first = found["models"][0]["last_position"]
     bound = [
-        {"k": r["k"], "bits": r["bound_bits"], "applies": r["applies"], "vacuous": r["vacuous"]} for r in first
+        {"k": r["k"], "bound_bits": r["bound_bits"], "applies": r["applies"], "vacuous": r["vacuous"]}
+        for r in first
     ]
     sized = [
         {
@@ -238,12 +239,12 @@ def rnn_bits_data(results: str | Path | None = None, transformers: str | Path | 
         "results": str(results),
         "transformers": None if transformers is None else str(transformers),
         "settings": settings,
-        "N": settings["n"] - 1,
+        "input_length": settings["n"] - 1,
         "c": found["c"],
         "seed": found["seed"],
         "mismatches": sum(sum(curve["mismatches"]) for curve in curves),
         "curves": curves,
-        "bound": bound,
+        "rnn_bound": bound,
         "by_parameters": sized,
         "version": __version__,
     }
@@ -275,22 +276,22 @@ def draw_rnn_bits(data: dict[str, Any]) -> Figure:
             )
         chance = 1 / settings["alphabet"]
         bits_ax.axhline(chance, color="0.5", ls=":", lw=1, label=f"uniform guess 1/{settings['alphabet']}")
-        largest = max(data["bound"], key=lambda row: row["bits"])
-        vacuous = all(row["vacuous"] for row in data["bound"])
+        largest = max(data["rnn_bound"], key=lambda row: row["bound_bits"])
+        vacuous = all(row["vacuous"] for row in data["rnn_bound"])
         bits_ax.axvline(
-            largest["bits"],
+            largest["bound_bits"],
             color="k",
             ls="--",
             lw=1,
             label=(
-                f"rnn bound c·N/(2k⁶) at c = {data['c']:g}: ≤ {largest['bits']:.2g} bits"
+                f"rnn bound c·N/(2k⁶) at c = {data['c']:g}: ≤ {largest['bound_bits']:.2g} bits"
                 + (" (vacuous)" if vacuous else "")
             ),
         )
         every = [b for curve in data["curves"] for b in curve["state_bits"]]
         bits_ax.set_xscale("log", base=2)
         bits_ax.set(
-            xlim=(min(largest["bits"], min(every)) / 2, max(every) * 2),
+            xlim=(min(largest["bound_bits"], min(every)) / 2, max(every) * 2),
             ylim=(0, 1.05),
             xlabel="state bits each player posts (m·32; h and c for LSTM)",
             ylabel="accuracy at the last position",

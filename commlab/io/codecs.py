@@ -56,6 +56,19 @@ def _uint_to_bits(u: np.ndarray, width: int) -> np.ndarray:
     return np.unpackbits(as_bytes[..., 8 - nbytes :], axis=-1)[..., 8 * nbytes - width :]
 
 
+def _check_bits(bits) -> np.ndarray:
+    """``bits`` as ``uint8``, refusing anything but 0 and 1 (a 2, a −1 or a 0.5 is not a bit, and
+    casting would silently turn it into one)."""
+    bits = np.asarray(bits)
+    if bits.dtype == np.uint8 and (bits.size == 0 or bits.max() <= 1):
+        return bits
+    valid = (bits == 0) | (bits == 1) if bits.dtype.kind in "biuf" else np.zeros(bits.shape, bool)
+    if not np.all(valid):
+        bad = bits[~valid].ravel()[:4].tolist()
+        raise InvalidParameter(f"bit strings hold only 0 and 1, got {bad}")
+    return bits.astype(np.uint8)
+
+
 def _bits_to_uint(bits: np.ndarray) -> np.ndarray:
     """Inverse of :func:`_uint_to_bits`: bit strings (..., width) to uint64."""
     width = bits.shape[-1]
@@ -132,9 +145,17 @@ class UInt(NumberFormat):
 
     def to_bits(self, x):
         x = np.asarray(x)
-        if x.dtype.kind not in "ui" and x.size and not np.all(np.equal(np.mod(x, 1), 0)):
-            raise InvalidParameter(f"{self.name}: values must be integers, got {x.ravel()[:4]}")
-        if x.size and (np.min(x) < 0 or (self.width < 64 and np.max(x) >= 2**self.width)):
+        if x.dtype.kind not in "buif":
+            raise InvalidParameter(f"{self.name}: values must be integers, got an array of {x.dtype}")
+        if x.dtype.kind == "f" and x.size:
+            with np.errstate(invalid="ignore"):
+                whole = np.isfinite(x) & (np.mod(x, 1) == 0)
+            if not np.all(whole):
+                raise InvalidParameter(
+                    f"{self.name}: values must be integers, got {x[~whole].ravel()[:4].tolist()}"
+                )
+        # Compared as Python ints (exact at any size), so a float 2**64 is refused, never wrapped to 0.
+        if x.size and (int(np.min(x)) < 0 or int(np.max(x)) >= 2**self.width):
             raise InvalidParameter(
                 f"{self.name}: values must lie in 0..{2**self.width - 1}, got range "
                 f"[{np.min(x)}, {np.max(x)}]; widen the field"
@@ -142,7 +163,7 @@ class UInt(NumberFormat):
         return _uint_to_bits(x.astype(np.uint64), self.width)
 
     def from_bits(self, bits):
-        return _bits_to_uint(np.asarray(bits, dtype=np.uint8))
+        return _bits_to_uint(_check_bits(bits))
 
 
 _FLOAT_UINT = {16: np.uint16, 32: np.uint32, 64: np.uint64}
@@ -205,7 +226,7 @@ class Float(NumberFormat):
         return _uint_to_bits(held.view(_FLOAT_UINT[self.width]), self.width)
 
     def from_bits(self, bits):
-        u = _bits_to_uint(np.asarray(bits, dtype=np.uint8)).astype(_FLOAT_UINT[self.width])
+        u = _bits_to_uint(_check_bits(bits)).astype(_FLOAT_UINT[self.width])
         return u.view(self.dtype)
 
 
@@ -276,7 +297,7 @@ class ShortFloat(NumberFormat):
         return _uint_to_bits(f32.view(np.uint32) >> np.uint32(self._dropped), self.bits)
 
     def from_bits(self, bits):
-        u = _bits_to_uint(np.asarray(bits, dtype=np.uint8)).astype(np.uint32)
+        u = _bits_to_uint(_check_bits(bits)).astype(np.uint32)
         return (u << np.uint32(self._dropped)).view(np.float32)
 
 
@@ -336,7 +357,7 @@ class FixedPoint(NumberFormat):
         return _uint_to_bits(n.astype(np.uint64) & np.uint64(2**self.width - 1), self.width)
 
     def from_bits(self, bits):
-        u = _bits_to_uint(np.asarray(bits, dtype=np.uint8)).astype(np.int64)
+        u = _bits_to_uint(_check_bits(bits)).astype(np.int64)
         n = np.where(u >= 2 ** (self.width - 1), u - 2**self.width, u)
         return n.astype(np.float64) / 2.0**self.frac
 
@@ -360,15 +381,12 @@ def number_format(spec: str | NumberFormat) -> NumberFormat:
         return BFloat16()
     if s.startswith("e8m") and s[3:].isdigit():
         return ShortFloat(int(s[3:]))
-    try:
-        if s.startswith("fixed"):
-            width, _, frac = s[5:].partition(".")
-            p = int(width)
-            return FixedPoint(p, int(frac) if frac else p // 2)
-        if s.startswith("uint"):
-            return UInt(int(s[4:]))
-    except ValueError:
-        pass
+    width, dot, frac = s[5:].partition(".")
+    if s.startswith("fixed") and width.isdigit() and (frac.isdigit() or not dot):
+        p = int(width)
+        return FixedPoint(p, int(frac) if frac else p // 2)  # refuses P, F out of range, saying why
+    if s.startswith("uint") and s[4:].isdigit():
+        return UInt(int(s[4:]))
     raise InvalidParameter(
         f"unknown number format {spec!r}; use float64, float32, float16, bfloat16, e8mT, "
         "fixedP or fixedP.F (e.g. fixed16.8)"
@@ -389,7 +407,7 @@ def encode(fmt: NumberFormat, values: np.ndarray) -> np.ndarray:
 
 def decode(fmt: NumberFormat, bits: np.ndarray, shape: tuple[int, ...] = ()) -> np.ndarray:
     """Inverse of :func:`encode`: bit strings ``(B, n)`` to numbers ``(B, *shape)``."""
-    bits = np.asarray(bits, dtype=np.uint8)
+    bits = _check_bits(bits)
     count = math.prod(shape)
     if bits.shape[-1] != count * fmt.bits:
         raise InvalidParameter(

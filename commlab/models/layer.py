@@ -12,6 +12,7 @@ batch, contiguous, so every step runs the same array operations whatever block i
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -19,9 +20,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Imported with the module, not inside a run: importing threadpoolctl sets KMP_DUPLICATE_LIB_OK in
+# os.environ, and the engine refuses a run during which the (shared) environment changed.
+from threadpoolctl import ThreadpoolController
+
 from commlab.io.codecs import NumberFormat, decode, encode
 
-__all__ = ["Layer", "Scan"]
+__all__ = ["Layer", "Scan", "single_threaded_blas"]
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    return ThreadpoolController()  # inspects the loaded BLAS libraries once, not at every scan
+
+
+def single_threaded_blas():
+    """A context in which BLAS uses one thread.
+
+    A recurrent scan multiplies small matrices (batch × width by width × gates) once per position;
+    a multi-threaded BLAS spends more on waking and synchronising its threads than on each product,
+    and on a busy machine its threads fight (``reduce rnn --cell lstm --format bfloat16`` took
+    1 min 56 s against 6.7 s single-threaded; benchmarks/run.py measures it).
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,15 +98,17 @@ class Layer(ABC):
 
     def scan(self, x: np.ndarray, state: tuple[np.ndarray, ...], record: Sequence[int] = ()) -> Scan:
         """Run the layer over a block ``x`` (time-major) from ``state``; loops over time, vectorised
-        over the batch. ``record`` lists the positions (in the block) after which to keep the state."""
+        over the batch, with BLAS single-threaded (:func:`single_threaded_blas`). ``record`` lists the
+        positions (in the block) after which to keep the state."""
         wanted, recorded, outputs = set(record), {}, None
-        for t in range(len(x)):
-            y_t, state = self.step(x[t], state)
-            if outputs is None:
-                outputs = np.empty((len(x), *y_t.shape), dtype=y_t.dtype)
-            outputs[t] = y_t
-            if t in wanted:
-                recorded[t] = state
+        with single_threaded_blas():
+            for t in range(len(x)):
+                y_t, state = self.step(x[t], state)
+                if outputs is None:
+                    outputs = np.empty((len(x), *y_t.shape), dtype=y_t.dtype)
+                outputs[t] = y_t
+                if t in wanted:
+                    recorded[t] = state
         return Scan(x[:0] if outputs is None else outputs, state, recorded)
 
     def encode_state(self, state: tuple[np.ndarray, ...], fmt: NumberFormat | None = None) -> np.ndarray:

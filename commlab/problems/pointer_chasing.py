@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from commlab._validate import is_integer
 from commlab.errors import InvalidInstance, InvalidParameter
 
 __all__ = ["PointerChasing", "check_parameters", "vertex_dtype"]
@@ -26,11 +27,11 @@ def check_parameters(q: int, k: int, batch: int | None = None) -> None:
         Listing every bad value and what would be accepted.
     """
     problems = []
-    if not isinstance(q, (int, np.integer)) or q < 2 or q % 2:
+    if not is_integer(q) or q < 2 or q % 2:
         problems.append(f"q must be an even integer >= 2 (the equipartition halves V_k+1), got {q}")
-    if not isinstance(k, (int, np.integer)) or k < 1:
+    if not is_integer(k) or k < 1:
         problems.append(f"k must be an integer >= 1, got {k}")
-    if batch is not None and (not isinstance(batch, (int, np.integer)) or batch < 1):
+    if batch is not None and (not is_integer(batch) or batch < 1):
         problems.append(f"the number of instances (trials) must be >= 1, got {batch}")
     if problems:
         raise InvalidParameter("; ".join(problems))

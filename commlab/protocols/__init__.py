@@ -14,6 +14,7 @@ import inspect
 
 import numpy as np
 
+from commlab import progress
 from commlab.engine import PublicCoins, combine, run
 from commlab.engine.ir import RunResult
 from commlab.engine.runner import check_seed
@@ -171,6 +172,7 @@ def simulate(
         )
         results.append(result if single else dataclasses.replace(result, transcript=None))
         measures.append(protocol.measure(instances, PublicCoins(seed, ids)))
+        progress.tick(instances.batch)  # advances a command's progress bar, if one is open
     measured = {key: np.concatenate([m[key] for m in measures]) for key in measures[0]}
     return combine(results, protocol.summarize(measured))
 

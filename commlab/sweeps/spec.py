@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from commlab._validate import SEED_LIMIT
 from commlab._version import __version__
 from commlab.errors import InvalidParameter
 
@@ -36,7 +37,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 __all__ = ["Point", "Sweep", "derive_seed", "load_sweep", "parse_override", "point_key"]
 
-SEED_LIMIT = 2**63
 REPLICATE = "replicate"
 
 
