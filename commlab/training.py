@@ -29,7 +29,7 @@ from commlab.io.weights import save_safetensors
 from commlab.problems.hop import sample_hop_data
 from commlab.problems.paper_format import PaperTask
 
-__all__ = ["TrainConfig", "train"]
+__all__ = ["TrainConfig", "depth_vs_k", "rnn_bits", "train"]
 
 MODELS = ("gpt2", "lstm", "gru", "rnn")
 
@@ -387,6 +387,137 @@ def depth_vs_k(
         "seed": seed,
         "mode": "inference",
         "depths": rows,
+        "version": __version__,
+    }
+    _replace(out / "results.json", lambda p: p.write_text(json.dumps(results, indent=1)))
+    return results
+
+
+def rnn_bits(
+    out: str | Path,
+    cells: tuple[str, ...] = ("lstm", "gru"),
+    widths: tuple[int, ...] = (8, 16, 32, 64),
+    *,
+    layers: int = 1,
+    k_max: int = 4,
+    n: int = 24,
+    alphabet: int = 4,
+    steps: int = 5000,
+    lr: float = 3e-3,
+    warmup: int = 100,
+    samples: int = 200,
+    seed: int = 0,
+    c_value: float = 1.0,
+    progress: bool = False,
+) -> dict:
+    """Trained recurrent models through the rnn reduction (issue 12 §5; SHT24 Cor 5.2).
+
+    For every cell and state size m: train an ``layers``-layer model on hop_k in the paper's format
+    (k ∈ 0..k_max, no dropout) in ``out/{cell}{m}``, import its weights
+    (:func:`commlab.models.importers.torch_recurrent_model`, float32), and for every k = L+1..k_max
+    compile it for k players holding contiguous blocks of the sequence, verify every message bit for
+    bit and score its last-position prediction
+    (:func:`reductions.experiment.reduce_on_paper_task`); also its error per k over all counted
+    positions by the rule the depth-vs-k results use (docs/evaluation.md), so the two compare.
+    Writes ``out/results.json`` and returns it. Runs resume like :func:`depth_vs_k`'s.
+
+    Parameters
+    ----------
+    out : path
+        Folder for the runs (``{cell}{m}``) and ``results.json``.
+    cells : tuple of {"lstm", "gru", "rnn"}
+    widths : tuple of int
+        State sizes m.
+    layers, k_max, n, alphabet, steps, lr, warmup : training settings (see :class:`TrainConfig`).
+    samples : int
+        Evaluation sequences per k.
+    seed : int
+        Training data, initialisation and evaluation sequences all derive from it.
+    c_value : float
+        The bound's constant c.
+    progress : bool
+        Show the training progress bar.
+
+    Returns
+    -------
+    dict
+        ``settings``, ``seed``, ``c`` and per model ``cell``, ``width``, ``parameters``,
+        ``state_bits``, ``last_position`` (one row per k > L) and ``per_k`` (error over all positions).
+
+    Raises
+    ------
+    InvalidParameter
+        For a bad cell, width or setting (before anything is trained), or no torch.
+    """
+    from commlab._version import __version__
+    from commlab.io.weights import read_weights
+    from commlab.models.importers import torch_recurrent_model
+    from commlab.models.released import error_per_k
+    from reductions.experiment import reduce_on_paper_task
+
+    if not isinstance(layers, int) or isinstance(layers, bool) or not 1 <= layers < k_max:
+        raise InvalidParameter(f"need 1 <= --layers < --k-max so some k > L, got L = {layers}, k_max = {k_max}")
+    if not cells or any(cell not in MODELS or cell == "gpt2" for cell in cells):
+        raise InvalidParameter(f"cells must be some of lstm, gru, rnn, got {list(cells)}")
+    configs = [
+        TrainConfig(
+            model=cell,
+            layers=layers,
+            width=width,
+            k_max=k_max,
+            n=n,
+            alphabet=alphabet,
+            steps=steps,
+            lr=lr,
+            warmup=warmup,
+            dropout=0.0,
+            seed=seed,
+            checkpoint_every=max(1, steps // 5) if isinstance(steps, int) else 1,
+        )
+        for cell in cells
+        for width in widths
+    ]
+    tasks = [config.check() for config in configs]  # every bad value refused before any training
+    out = Path(out)
+    models = []
+    for config, task in zip(configs, tasks, strict=True):
+        run_dir = out / f"{config.model}{config.width}"
+        train(config, run_dir, progress)
+        model = torch_recurrent_model(read_weights(run_dir / "model.safetensors"))
+        last = [
+            reduce_on_paper_task(model, task, k, samples=samples, seed=seed, c_value=c_value)
+            for k in range(layers + 1, k_max + 1)
+        ]
+        every = error_per_k(lambda x, rng, model=model: model.logits(x), task, range(k_max + 1), samples, seed)
+        models.append(
+            {
+                "cell": config.model,
+                "layers": layers,
+                "width": config.width,
+                "parameters": config.parameters(task),
+                "state_bits": last[0]["declared_bits_per_message"],
+                "last_position": last,
+                "per_k": every,
+            }
+        )
+    results = {
+        "experiment": "rnn-bits",
+        "settings": {
+            "layers": layers,
+            "k_max": k_max,
+            "n": n,
+            "alphabet": alphabet,
+            "steps": steps,
+            "lr": lr,
+            "warmup": warmup,
+            "dropout": 0.0,
+            "samples": samples,
+            "format": "float32",
+        },
+        "seed": seed,
+        "c": c_value,
+        "mode": "inference",
+        "models": models,
         "version": __version__,
     }
     _replace(out / "results.json", lambda p: p.write_text(json.dumps(results, indent=1)))

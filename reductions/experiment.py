@@ -16,12 +16,15 @@ from commlab.errors import InvalidParameter
 from commlab.problems.pointer_chasing import PointerChasing, check_parameters
 from reductions import REGISTRY, compile_to_protocol
 from reductions.conformance import verify_exact
+from reductions.layerwise import split_by_blocks
 from reductions.pointer_chasing import encode
 
 __all__ = [
     "ReductionReport",
     "SolverCurve",
     "bound_table",
+    "even_blocks",
+    "reduce_on_paper_task",
     "reduce_on_pointer_chasing",
     "solver_curve",
     "window_solver_curve",
@@ -231,3 +234,97 @@ def window_solver_curve(
         seed=seed,
         progress=progress,
     )
+
+
+def even_blocks(length: int, players: int) -> list[tuple[int, int]]:
+    """``players`` contiguous blocks over ``length`` positions, as equal as integers allow, in
+    speaking order (P_k's block first).
+
+    Examples
+    --------
+    >>> even_blocks(23, 4)
+    [(0, 6), (6, 12), (12, 17), (17, 23)]
+    """
+    if not 1 <= players <= length:
+        raise InvalidParameter(f"cannot split {length} positions among {players} players")
+    edges = [round(i * length / players) for i in range(players + 1)]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _defined_last(task, k: int, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` fresh paper-format sequences of hop count k whose last target is a character
+    (not ⊥), drawn in chunks seeded by ``(seed, k, chunk)``."""
+    inputs, answers, chunk = [], [], 0
+    while sum(len(a) for a in answers) < count:
+        chunk_seed = int(np.random.SeedSequence([seed, k, chunk]).generate_state(1)[0])
+        x, y = task.sample(count, k, chunk_seed)
+        keep = y[:, -1] != task.bottom
+        inputs.append(x[keep])
+        answers.append(y[keep, -1])
+        chunk += 1
+        if chunk > 100:
+            raise InvalidParameter(f"hop_{k} is almost never defined at the last position for this task")
+    return np.concatenate(inputs)[:count], np.concatenate(answers)[:count]
+
+
+def reduce_on_paper_task(
+    model: Any, task, k: int, *, samples: int, seed: int = 0, c_value: float = 1.0
+) -> dict[str, Any]:
+    """Compile ``model`` for k players holding contiguous blocks of a paper-format hop_k sequence
+    (:class:`~commlab.problems.paper_format.PaperTask`), run the protocol on ``samples`` fresh
+    sequences whose last target is defined, verify every message against the model, and score the
+    protocol's output (the model's prediction at the last position) against hop_k there.
+
+    Returns
+    -------
+    dict
+        ``k``, ``players``, ``blocks``, ``sequences``, ``rounds``, ``declared_bits_per_message``,
+        ``measured_bits_per_message``, ``total_bits``, ``mismatches``, ``accuracy``/``accuracy_ci``
+        (95 % Clopper–Pearson), and the rnn bound at c (SHT24 Cor 5.2, stated in N = the input
+        length): ``bound_bits`` = c·N/(2k⁶), whether it ``applies`` (R < k) and is ``vacuous``.
+
+    Raises
+    ------
+    InvalidParameter
+        k outside the task's hop counts or 0, or a task whose last target is almost never defined.
+
+    Examples
+    --------
+    >>> from commlab.models import random_recurrent_model
+    >>> from commlab.problems.paper_format import PaperTask
+    >>> task = PaperTask(char_tokens=4, max_hops=3, seq_len=12)
+    >>> model = random_recurrent_model("gru", 1, 4, task.vocabulary, "float32", 0)
+    >>> row = reduce_on_paper_task(model, task, 3, samples=10)
+    >>> row["mismatches"], row["rounds"], row["declared_bits_per_message"], row["vacuous"]
+    (0, 1, 128, True)
+    """
+    from commlab.analysis.bounds import get_bound
+
+    k = task.check_k(k)
+    if k < 1:
+        raise InvalidParameter(f"k players need k >= 1, got k = {k}")
+    tokens, answers = _defined_last(task, k, samples, seed)
+    blocks = even_blocks(tokens.shape[1], k)
+    protocol = compile_to_protocol(model, blocks, "rnn")
+    result = run(protocol, split_by_blocks(tokens, blocks), seed=seed, truth=answers)
+    check = verify_exact(protocol, tokens, result.transcript)
+    right = int(np.count_nonzero(result.output == answers))
+    bound = get_bound("rnn")
+    length = tokens.shape[1]
+    return {
+        "k": k,
+        "players": k,
+        "blocks": [list(b) for b in blocks],
+        "sequences": len(tokens),
+        "rounds": protocol.spec.rounds,
+        "declared_bits_per_message": protocol.spec.max_bits,
+        "measured_bits_per_message": result.bits_per_message,
+        "total_bits": result.total_bits,
+        "mismatches": check.mismatches,
+        "accuracy": right / len(tokens),
+        "accuracy_ci": list(clopper_pearson(right, len(tokens))),
+        "c": c_value,
+        "bound_bits": bound.required_bits(N=length, k=k, c=c_value),
+        "applies": bound.applies(L=protocol.spec.rounds, k=k),
+        "vacuous": bound.is_vacuous(N=length, k=k, c=c_value),
+    }

@@ -1,6 +1,7 @@
 """The CLI: JSON on stdout, one-line errors with exit codes, COMMLAB_DEBUG for tracebacks."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -736,6 +737,7 @@ def test_importing_the_cli_imports_nothing_heavy():
 
 #: One invocation per command (and per variant whose keys differ), with the conditions that hold,
 #: as docs/cli-json.md's "when" column names them. A new command adds its examples here.
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
 JSON_EXAMPLES = [
     (["run", "chase", "--q", "8", "--k", "2", "--trials", "10"], set()),
     (["run", "sampling", "--q", "8", "--k", "3", "--trials", "10"], {"sampling"}),
@@ -803,6 +805,8 @@ JSON_EXAMPLES = [
     (["plot", "solvers", "--q", "4", "--k", "2", "--trials", "10", "--out", "{tmp}/s.svg"], {"solvers"}),
     (["plot", "tradeoff", "--k", "2", "--trials", "10", "--out", "{tmp}/t.svg"], {"tradeoff"}),
     (["plot", "depth", "--trials", "2", "--out", "{tmp}/d.svg"], {"depth"}),
+    (["plot", "depth-vs-k", "--results", f"{RESULTS}/depth_vs_k_small_8000_steps.json"], {"depth-vs-k"}),
+    (["plot", "rnn-bits", "--results", f"{RESULTS}/trained_rnns_small.json"], {"rnn-bits"}),
     pytest.param(["plot", "rank", "--trials", "2", "--out", "{tmp}/r.svg"], {"rank"}, marks=pytest.mark.slow),
 ]
 
@@ -810,7 +814,7 @@ JSON_EXAMPLES = [
 GROUPS = ("reduce", "sweep", "construct", "experiment")
 
 #: Documented in prose only: they need the optional torch extra, absent where this test was written.
-NEEDS_TORCH = {"train", "experiment depth-vs-k"}
+NEEDS_TORCH = {"train", "experiment depth-vs-k", "experiment rnn-bits"}
 
 
 def command_name(args: list[str]) -> str:
@@ -950,7 +954,7 @@ def test_help_lists_choices_and_flags_take_no_value(capsys):
     _, plot_help, _ = cli(capsys, "plot", "--help")
     assert "<chase|broadcast|sampling|indicators|chunked|pipelined>" in run_help
     assert "<elman|elman_relu|gru|gru_torch|lstm|ssm|mamba|binary>" in rnn_help and "bfloat16|" in rnn_help
-    assert "<tradeoff|frontier|solvers|example|depth|rank>" in plot_help
+    assert "<tradeoff|frontier|solvers|example|depth|rank|depth-vs-k|rnn-bits>" in plot_help
     for text in (run_help, rnn_help, plot_help):
         assert (
             re.search(r"--json\s+Print", text) and re.search(r"--quiet\s+No", text) and "<bool>" not in text

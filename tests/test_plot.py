@@ -1,6 +1,7 @@
 """Figures: every figure draws from its data, saves in every format, and plots what it measured."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +9,7 @@ from commlab import InvalidParameter
 from commlab.cli._output import to_jsonable
 from commlab.figures.plot import FIGURES, draw, make_figure, save, staircase
 
+RESULTS = Path(__file__).parents[1] / "docs" / "results"
 SMALL = {
     "tradeoff": {"k": 3, "trials": 60, "q_values": (8, 16)},
     "frontier": {"q": 16, "k": 3, "trials": 60},
@@ -15,6 +17,11 @@ SMALL = {
     "example": {},
     "depth": {"k_values": (3, 4), "n": 24, "max_layers": 5, "trials": 20},
     "rank": {"k_values": (4,), "q_values": (2,), "trials": 10},
+    "depth-vs-k": {"results": RESULTS / "depth_vs_k_small_8000_steps.json"},
+    "rnn-bits": {
+        "results": RESULTS / "trained_rnns_small.json",
+        "transformers": RESULTS / "depth_vs_k_small_8000_steps.json",
+    },
 }
 
 

@@ -178,3 +178,105 @@ def test_experiment_cli_writes_results(tmp_path, capsys):
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert [row["depth"] for row in result["depths"]] == [1, 2] and (tmp_path / "results.json").exists()
+
+
+@pytest.mark.torch
+def test_rnn_bits_puts_trained_models_through_the_reduction(tmp_path):
+    """The whole §5 pipeline on tiny models: train, import, compile for k > L players, 0 mismatches,
+    accuracy at the last position scored against hop_k there; the imported model passes the
+    conformance kit; a rerun resumes and only evaluates."""
+    pytest.importorskip("torch")
+    from commlab.io.weights import read_weights
+    from commlab.models.importers import torch_recurrent_model
+    from commlab.problems.paper_format import PaperTask
+    from commlab.training import rnn_bits
+    from reductions.conformance import check_reduction
+    from reductions.experiment import _defined_last
+
+    settings = {"k_max": 3, "n": 10, "steps": 4, "warmup": 1, "samples": 6}
+    results = rnn_bits(tmp_path, ("lstm", "gru"), (4,), **settings)
+    assert json.loads((tmp_path / "results.json").read_text()) == json.loads(json.dumps(results))
+    lstm, gru = results["models"]
+    assert (lstm["state_bits"], gru["state_bits"]) == (2 * 4 * 32, 4 * 32)  # h and c for the LSTM
+    task = PaperTask(char_tokens=4, max_hops=3, seq_len=10)
+    for found in results["models"]:
+        assert [row["k"] for row in found["last_position"]] == [2, 3]  # k > L = 1
+        assert [row["k"] for row in found["per_k"]] == [0, 1, 2, 3]
+        model = torch_recurrent_model(read_weights(tmp_path / f"{found['cell']}4" / "model.safetensors"))
+        for row in found["last_position"]:
+            assert row["mismatches"] == 0 and row["rounds"] == 1 and row["players"] == row["k"]
+            assert row["measured_bits_per_message"] == row["declared_bits_per_message"] == found["state_bits"]
+            assert row["blocks"][0][0] == 0 and row["blocks"][-1][1] == task.seq_len - 1
+            # the accuracy is the model's own last-position prediction scored against hop_k
+            tokens, answers = _defined_last(task, row["k"], 6, 0)
+            right = int(np.count_nonzero(model.predict(tokens)[:, -1] == answers))
+            assert row["accuracy"] == right / 6 and row["accuracy_ci"][0] <= row["accuracy"] <= row["accuracy_ci"][1]
+        report = check_reduction("rnn", lambda alphabet, rng, model=model: model, players=(2, 3), audit=False)
+        assert report.measured_bits == report.declared_bits
+    again = rnn_bits(tmp_path, ("lstm", "gru"), (4,), **settings)
+    assert again["models"] == results["models"]
+    steps = (tmp_path / "lstm4" / "metrics.jsonl").read_text().splitlines()
+    assert len(steps) == 4  # the second call trained nothing more
+
+
+def test_rnn_bits_refuses_bad_settings_before_training(tmp_path):
+    from commlab.training import rnn_bits
+
+    for kwargs, phrase in (
+        ({"cells": ("gpt2",)}, "cells"),
+        ({"widths": (8, 0)}, "--width"),
+        ({"layers": 4, "k_max": 4}, "--layers"),
+    ):
+        with pytest.raises(InvalidParameter, match=phrase):
+            rnn_bits(tmp_path, **kwargs)
+    assert not any(tmp_path.iterdir())
+
+
+def test_committed_small_rnn_results():
+    """The facts docs/results/README.md, the README and notebook 05 state about the committed
+    trained-RNN run (docs/results/trained_rnns_small.json)."""
+    from pathlib import Path
+
+    folder = Path(__file__).parents[1] / "docs" / "results"
+    found = json.loads((folder / "trained_rnns_small.json").read_text())
+    depth = json.loads((folder / "depth_vs_k_small_8000_steps.json").read_text())
+    models = {(m["cell"], m["width"]): m for m in found["models"]}
+    assert sorted(models) == [(cell, m) for cell in ("gru", "lstm") for m in (8, 16, 32, 64)]
+    runs = [row for m in found["models"] for row in m["last_position"]]
+    assert len(runs) == 24 and all(row["sequences"] == 200 for row in runs)
+    assert all(row["mismatches"] == 0 and row["rounds"] == 1 < row["k"] for row in runs)
+    for (cell, width), m in models.items():  # m float32 numbers; h and c for the LSTM
+        bits = (2 if cell == "lstm" else 1) * 32 * width
+        assert m["state_bits"] == bits
+        assert all(r["measured_bits_per_message"] == r["declared_bits_per_message"] == bits for r in m["last_position"])
+    # the bound is vacuous at N = 23 (under 1 bit, largest 0.18 at k = 2), the smallest state 256 bits
+    assert all(row["vacuous"] and row["applies"] for row in runs)
+    assert max(row["bound_bits"] for row in runs) < 0.18 + 1e-9 and min(m["state_bits"] for m in found["models"]) == 256
+    acc = {key: {r["k"]: r for r in m["last_position"]} for key, m in models.items()}
+    for cell in ("lstm", "gru"):  # the largest state beats the smallest at every k, intervals disjoint
+        assert all(acc[(cell, 64)][k]["accuracy_ci"][0] > acc[(cell, 8)][k]["accuracy_ci"][1] for k in (2, 3, 4))
+    quoted = {("lstm", 8): (0.495, 0.32, 0.195), ("lstm", 64): (0.715, 0.515, 0.43)}
+    quoted |= {("gru", 8): (0.235, 0.34, 0.225), ("gru", 64): (0.745, 0.54, 0.595)}
+    for key, values in quoted.items():  # the numbers the README and docs/results/README.md quote
+        assert [acc[key][k]["accuracy"] for k in (2, 3, 4)] == pytest.approx(values, abs=1e-9)
+    lstm_k3 = [acc[("lstm", m)][3]["accuracy"] for m in (8, 16, 32, 64)]
+    assert lstm_k3 != sorted(lstm_k3)  # not monotone in between
+    established = [key + (k,) for key, rows in acc.items() for k, r in rows.items() if r["accuracy_ci"][0] > 2 / 3]
+    assert established == [("gru", 64, 2)]
+    # beside the transformers (same task and evaluation sequences)
+    errors = {key: {r["k"]: r for r in m["per_k"]} for key, m in models.items()}
+    gpt = {row["depth"]: {r["k"]: r for r in row["per_k"]} for row in depth["depths"]}
+    assert all(gpt[4][k]["error"] <= 0.019 for k in (2, 3))
+    assert all(rows[2]["error"] >= 0.17 for rows in errors.values())
+    assert errors[("gru", 64)][2]["error_ci"][1] < min(gpt[2][2]["error_ci"][0], gpt[3][2]["error_ci"][0])
+    assert max(m["parameters"] for m in found["models"]) == 34_699 and models[("gru", 64)]["parameters"] == 26_379
+
+
+def test_rnn_bits_cli_refuses_bad_values_with_exit_2(tmp_path, capsys):
+    from commlab.cli import main
+
+    for option, value in (("--cells", "gpt2"), ("--widths", "8,x"), ("--widths", "8,0")):
+        code = main(["experiment", "rnn-bits", option, value, "--out", str(tmp_path)])
+        out, err = capsys.readouterr()
+        assert code == 2 and option.rstrip("s") in err and err.count("\n") == 1, err
+    assert not any(tmp_path.iterdir())

@@ -43,7 +43,7 @@ __all__ = [
 
 PROTOCOL_NAMES = ("chase", "broadcast", "sampling", "indicators", "chunked", "pipelined")
 CELL_NAMES = ("elman", "elman_relu", "gru", "gru_torch", "lstm", "ssm", "mamba", "binary")
-FIGURE_NAMES = ("tradeoff", "frontier", "solvers", "example", "depth", "rank")
+FIGURE_NAMES = ("tradeoff", "frontier", "solvers", "example", "depth", "rank", "depth-vs-k", "rnn-bits")
 FORMAT_METAVAR = "[float64|float32|float16|bfloat16|e8mM|fixedP[.F]]"
 
 

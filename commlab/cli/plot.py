@@ -32,6 +32,8 @@ FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 #: Figures whose stored JSON (``plot NAME --json`` in a sweep) can be drawn again: their data carries
 #: the shared JSON names natively, so what a sweep stored is what the draw function reads.
 STORED_FIGURES = ("tradeoff", "frontier", "solvers")
+#: Figures drawn from a results file of ``commlab experiment`` (``--results PATH``), not measured.
+RESULTS_FIGURES = ("depth-vs-k", "rnn-bits")
 
 
 def plot(
@@ -60,6 +62,14 @@ def plot(
             f"({', '.join(STORED_FIGURES)}).",
         ),
     ] = None,
+    results: Annotated[
+        str | None,
+        typer.Option(
+            "--results",
+            help="The results file (JSON) a figure of trained models draws "
+            f"({', '.join(RESULTS_FIGURES)}; written by commlab experiment).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -68,6 +78,8 @@ def plot(
     Give --out to save the figure, --json to print its numbers, or both.
 
     Example: commlab plot tradeoff --k 4 --out tradeoff.pdf
+
+    Example: commlab plot depth-vs-k --results docs/results/depth_vs_k_small_8000_steps.json --out fig2.pdf
     """
     import inspect
 
@@ -87,6 +99,14 @@ def plot(
         accepted = ", ".join(f"--{option}" for option in options if option in takes) or "none of them"
         verb = "does" if len(ignored) == 1 else "do"
         raise InvalidParameter(f"{' and '.join(ignored)} {verb} not apply to {name}; it takes {accepted}")
+    if results is not None and "results" not in takes:
+        raise InvalidParameter(
+            f"--results does not apply to {name}; only {', '.join(RESULTS_FIGURES)} draw a results file"
+        )
+    if results is not None:
+        if store is not None:
+            raise InvalidParameter("give --results (a results file) or --from (a sweep store), not both")
+        options["results"] = results
     if store is not None:
         from commlab.figures.stored import stored_figure_data
 

@@ -143,3 +143,64 @@ def depth_vs_k(
         return "\n".join(lines)
 
     emit(result, as_json, render)
+
+
+@experiment_app.command("rnn-bits")
+def rnn_bits(
+    out: Annotated[str, typer.Option("--out", help="Folder for the runs (one per model) and results.json.")],
+    cells: Annotated[str, typer.Option("--cells", help="Recurrent cells, e.g. lstm,gru.")] = "lstm,gru",
+    widths: Annotated[str, typer.Option("--widths", help="State sizes m, e.g. 8,16,32,64.")] = "8,16,32,64",
+    layers: Annotated[int, typer.Option("--layers", help="Layers L (k runs over L+1..k_max).")] = 1,
+    steps: Annotated[int, typer.Option("--steps", help="Optimiser steps per model.")] = 5000,
+    k_max: Annotated[int, typer.Option("--k-max", help="Largest hop count.")] = 4,
+    n: Annotated[int, typer.Option("--n", help="Sequence length.")] = 24,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 3e-3,
+    warmup: Annotated[int, typer.Option("--warmup", help="Warm-up steps.")] = 100,
+    samples: Annotated[int, typer.Option("--samples", help="Evaluation sequences per k.")] = 200,
+    c: Annotated[float, typer.Option("--c", help="The bound's constant c.")] = 1.0,
+    seed: SeedOpt = 0,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Trained recurrent models through the rnn reduction: train each (cell, m), compile it for k
+    players, verify it bit for bit, and write accuracy at the last position against state bits to
+    OUT/results.json (docs/results/README.md shows the committed small run).
+
+    Example: commlab experiment rnn-bits --cells lstm,gru --widths 8,16,32,64 --out runs/rnn-bits
+    """
+    from commlab.training import MODELS
+    from commlab.training import rnn_bits as run_grid
+
+    chosen_cells = tuple(cell.strip() for cell in cells.split(",") if cell.strip())
+    bad = [cell for cell in chosen_cells if cell not in MODELS or cell == "gpt2"]
+    if bad or not chosen_cells:
+        raise InvalidParameter(f"--cells must list some of lstm, gru, rnn, got {cells!r}")
+    try:
+        chosen_widths = tuple(int(w) for w in widths.split(","))
+    except ValueError:
+        raise InvalidParameter(f"--widths must be integers separated by commas, got {widths!r}") from None
+    result = run_grid(
+        out,
+        chosen_cells,
+        chosen_widths,
+        layers=layers,
+        k_max=k_max,
+        n=n,
+        steps=steps,
+        lr=lr,
+        warmup=warmup,
+        samples=samples,
+        seed=seed,
+        c_value=c,
+        progress=not (quiet or as_json),
+    )
+
+    def render(r: dict) -> str:
+        lines = ["accuracy at the last position (rows: model)"]
+        for m in r["models"]:
+            cells_text = "  ".join(f"k={row['k']}: {row['accuracy']:.3f}" for row in m["last_position"])
+            mismatches = sum(row["mismatches"] for row in m["last_position"])
+            lines.append(f"{m['cell']} m={m['width']:<4} {m['state_bits']:>6} bits  {cells_text}  mismatches {mismatches}")
+        return "\n".join(lines)
+
+    emit(result, as_json, render)

@@ -9,6 +9,10 @@ matplotlib Figure at paper column width). :func:`make_figure` runs both by name.
   to be vacuous when it is) and the empirical ceiling on its constant; every solver is one curve
   (:class:`reductions.experiment.SolverCurve`), so new solvers add curves.
 - ``example``: a hop_k sequence with its hops drawn as arcs, and pointer chasing encoded as hop_k.
+
+The log-depth figures (``depth``, ``rank``) live in :mod:`commlab.figures.depth` and the trained-model
+figures (``depth-vs-k``, ``rnn-bits``, drawn from committed results files) in
+:mod:`commlab.figures.trained`; both register here.
 """
 
 from __future__ import annotations
@@ -707,6 +711,20 @@ def _register_log_depth_figures() -> None:
 
 
 _register_log_depth_figures()
+
+
+def _register_trained_figures() -> None:
+    from commlab.figures import trained  # its draw functions import COLUMN and WIDTH from here
+
+    FIGURES.update(
+        {
+            "depth-vs-k": (trained.depth_vs_k_data, trained.draw_depth_vs_k),
+            "rnn-bits": (trained.rnn_bits_data, trained.draw_rnn_bits),
+        }
+    )
+
+
+_register_trained_figures()
 
 
 def draw(data: dict[str, Any]) -> Figure:
