@@ -129,7 +129,8 @@ class LongformerProtocol(Protocol):
 @register
 class LongformerReduction(Reduction):
     r"""L-layer Longformer (window w, a global position every g) → (k, R = L, s) protocol,
-    s = (w − 1 + G)·2·H·m·p with G the most global positions one block holds.
+    s = (w − 1 + G)·2·H·m·p with G the most global positions any of the blocks of P_k..P_2 holds
+    (P_1 posts only the answer).
 
     Notes
     -----

@@ -49,7 +49,7 @@ def test_tradeoff_labels_every_measured_length():
     fig, data = make_figure("tradeoff", k=3, trials=40, q_values=(8, 16, 32))
     ax = fig.axes[0]
     labels = [t for t in ax.get_xticklabels() if t.get_text()]
-    assert [t.get_text() for t in labels] == [str(row["N"]) for row in data["rows"]]  # 49, 97, 193
+    assert [t.get_text() for t in labels] == [str(row["n"]) for row in data["rows"]]  # 49, 97, 193
     assert not _overlapping(_extents(fig, labels))
 
 

@@ -256,3 +256,26 @@ def test_tensors_larger_than_their_storage_are_budgeted(tmp_path):
     members["archive/data.pkl"] = _pickled_state_dict((2, 3), (1, 1))  # reaches element 3 of 1
     with pytest.raises(InvalidParameter, match="reaches element 3"):
         read_weights(_zip(tmp_path / "outside.pt", members))
+
+
+def test_a_dict_shared_between_parents_is_refused_not_expanded():
+    """A pickle can make one child dict the value of many keys at every level, so a few hundred
+    bytes name millions of tensors; a state dict is a tree, so a dict reached twice is refused."""
+    from commlab.io.weights import _arrays_of
+
+    inner = {"w": np.zeros(1)}
+    with pytest.raises(InvalidParameter, match="more than once"):
+        _arrays_of({"a": inner, "b": inner}, "x.pt")
+    assert list(_arrays_of({"a": {"w": np.zeros(1)}, "b": {"w": np.ones(1)}}, "x.pt")) == ["a.w", "b.w"]
+
+
+def test_overlapping_safetensors_ranges_are_refused(tmp_path):
+    header = {
+        "x": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
+        "z": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]},
+    }
+    text = json.dumps(header).encode()
+    path = tmp_path / "overlap.safetensors"
+    path.write_bytes(len(text).to_bytes(8, "little") + text + np.arange(4, dtype=np.float32).tobytes())
+    with pytest.raises(InvalidParameter, match="overlap"):
+        read_weights(path)

@@ -234,16 +234,24 @@ def _read_torch_zip(archive: zipfile.ZipFile, pickle_name: str, path: str, budge
     return _arrays_of(obj, path)
 
 
-def _arrays_of(obj, path: str) -> dict[str, np.ndarray]:
-    """The arrays in a (possibly nested) dict, with dotted names; other plain values are dropped."""
+def _arrays_of(obj, path: str, seen: set[int] | None = None) -> dict[str, np.ndarray]:
+    """The arrays in a (possibly nested) dict, with dotted names; other plain values are dropped.
+
+    A state dict is a tree: a dict reached twice (a pickle can share one child between many parents,
+    and a few hundred bytes then expand into millions of names) is refused.
+    """
     if not isinstance(obj, Mapping):
         raise _fail(path, f"it holds a {type(obj).__name__}, not a dict of tensors (a state dict)")
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        raise _fail(path, "a dict appears in it more than once (a state dict is a tree, not a graph)")
+    seen.add(id(obj))
     out: dict[str, np.ndarray] = {}
     for key, value in obj.items():
         if isinstance(value, np.ndarray):
             out[str(key)] = value
         elif isinstance(value, Mapping):
-            out.update({f"{key}.{k}": v for k, v in _arrays_of(value, path).items()})
+            out.update({f"{key}.{k}": v for k, v in _arrays_of(value, path, seen).items()})
     return out
 
 
@@ -312,6 +320,10 @@ def _read_safetensors(handle, size: int, path: str, budget: _Budget) -> dict[str
             )
         budget.claim(nbytes, name)
         plan.append((name, code, dtype, shape, begin))
+    ranges = sorted((begin, begin + math.prod(shape) * dtype.itemsize, name) for name, _, dtype, shape, begin in plan)
+    for (_, end, first), (begin, _, second) in zip(ranges, ranges[1:], strict=False):
+        if begin < end:
+            raise _fail(path, f"tensors {first!r} and {second!r} overlap; the format needs disjoint byte ranges")
     out = {}
     for name, code, dtype, shape, begin in plan:
         handle.seek(start + begin)
