@@ -204,8 +204,8 @@ def test_bound_cli_model_builds_no_weights(capsys, monkeypatch):
     monkeypatch.setattr(commlab.models, "random_recurrent_model", refuse)
     code, out, _ = _cli(capsys, "bound", "--model", "rnn", "--state", "30000", "--cell", "lstm", "--json")
     result = json.loads(out)
-    assert code == 0 and result["bits_per_message"] == 2 * 30000 * 32  # h and c, float32
-    assert result["table"][0]["critical_N"] == 2 * 2 * 30000 * 32 * 4**6  # N* = 2·s·k⁶/c at k = 4
+    assert code == 0 and result["declared_bits_per_message"] == 2 * 30000 * 32  # h and c, float32
+    assert result["bounds"][0]["critical_N"] == 2 * 2 * 30000 * 32 * 4**6  # N* = 2·s·k⁶/c at k = 4
 
 
 @pytest.mark.parametrize("cell", ["elman", "gru", "lstm", "ssm", "mamba", "binary"])

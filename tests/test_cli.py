@@ -245,8 +245,8 @@ def test_bound_values(capsys):
 def test_bound_model(capsys):
     code, out, _ = cli(capsys, "bound", "--model", "rnn", "--layers", "3", "--state", "64", "--json")
     r = json.loads(out)
-    assert code == 0 and r["bits_per_message"] == 2048
-    assert [row["k"] for row in r["table"]] == [4, 5, 6, 7, 8, 9] and r["table"][0][
+    assert code == 0 and r["declared_bits_per_message"] == 2048
+    assert [row["k"] for row in r["bounds"]] == [4, 5, 6, 7, 8, 9] and r["bounds"][0][
         "critical_N"
     ] == 2 * 2048 * 4**6
 
@@ -789,13 +789,7 @@ JSON_EXAMPLES = [
         set(),
     ),
     (["bound", "--k", "3", "--n", "100"], {"--k --n"}),
-    pytest.param(
-        ["bound", "--model", "rnn", "--state", "4"],
-        {"--model"},
-        marks=pytest.mark.xfail(
-            reason="cli/bound.py is the bounds helper's: it adopts the shared names", strict=False
-        ),
-    ),
+    (["bound", "--model", "rnn", "--state", "4"], {"--model"}),
     (["construct", "hop", "--k", "2", "--n", "16", "--trials", "4"], set()),
     (["sweep", "plan", "{tmp}/grid.toml"], set()),
     (["sweep", "run", "{tmp}/grid.toml", "--store", "{tmp}/run.db", "--quiet"], set()),

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from commlab._version import __version__
-from commlab.cli._output import emit
+from commlab.cli._output import canonical, emit
 
 
 def _render_values(r: dict) -> str:
@@ -32,11 +32,12 @@ def _render_values(r: dict) -> str:
 
 def _render_model(r: dict) -> str:
     lines = [
-        f"{r['layers']}-layer {r['cell']} RNN, state {r['state']} in {r['format']}: s = {r['bits_per_message']} bits"
+        f"{r['layers']}-layer {r['cell']} RNN, state {r['state']} in {r['format']}: "
+        f"s = {r['declared_bits_per_message']} bits"
     ]
     lines += [
         f"  k = {row['k']:>2}: fails beyond N* = 2·s·k⁶/c = {row['formula']} ({row['critical_N']:.4g} at c = {row['c']:g})"
-        for row in r["table"]
+        for row in r["bounds"]
     ]
     return "\n".join(lines)
 
@@ -79,4 +80,5 @@ def bound(
     from reductions.rnn import rnn_critical_lengths
 
     result = rnn_critical_lengths(layers=layers, state=state, cell=cell, fmt=fmt, c_value=c)
-    emit({**result, "version": __version__}, as_json, _render_model)
+    shared = canonical(result, {"bits_per_message": "declared_bits_per_message", "table": "bounds"})
+    emit({**shared, "version": __version__}, as_json, _render_model)
