@@ -194,32 +194,10 @@ def hop_k_1e6() -> dict:
 def rnn_protocol_vs_forward() -> dict:
     """The compiled protocol of a 3-layer Elman RNN (state 64, float32) against the model's own
     forward pass on the same batch: B = 64, N = 16384, k = 4 players (target ratio ≤ 1.25)."""
-    from commlab import run
     from commlab.models import random_recurrent_model
-    from reductions import compile_to_protocol
-    from reductions.layerwise import split_by_blocks
 
-    batch, length, players = 64, 16384, 4
     model = random_recurrent_model("elman", layers=3, state=64, alphabet=130, fmt="float32", seed=0)
-    tokens = np.random.default_rng(0).integers(0, 130, size=(batch, length))
-    blocks = [(i * length // players, (i + 1) * length // players) for i in range(players)]
-    protocol = compile_to_protocol(model, blocks)
-    inputs = split_by_blocks(tokens, blocks)
-    start = time.perf_counter()
-    predictions = model.forward(tokens).predictions
-    forward_s = time.perf_counter() - start
-    start = time.perf_counter()
-    result = run(protocol, inputs)
-    protocol_s = time.perf_counter() - start
-    assert np.array_equal(result.output, predictions[:, -1]), "protocol disagrees with the model"
-    return {
-        "forward_s": forward_s,
-        "protocol_s": protocol_s,
-        "ratio": protocol_s / forward_s,
-        "target_ratio": 1.25,
-        "met": protocol_s / forward_s <= 1.25,
-        "bits_per_message": result.bits_per_message,
-    }
+    return _protocol_vs_forward(model, 16384)
 
 
 @benchmark
