@@ -244,3 +244,25 @@ def test_numpy_integers_in_a_spec_become_plain_ints():
     spec = ProtocolSpec("x", k=np.uint8(130), rounds=np.uint8(2), max_bits=np.int64(1))
     assert all(type(v) is int for v in (spec.k, spec.rounds, spec.max_bits))
     assert spec.turns[-1] == (2, 1) and len(spec.turns) == 260
+
+
+class _PairTalk(Protocol):
+    """Instance 5's P_1 copies instance 6's P_2 bit whenever both share the batch: crosstalk
+    between one pair that the old arrangements (reversed, first half, three alone) never split."""
+
+    spec = ProtocolSpec("pair-talk", k=2, rounds=1, max_bits=1)
+
+    def speak(self, player, round, own, board, coins, memory):
+        if player == 2:
+            return (own[:, None] & 1).astype(np.uint8)
+        out = np.zeros((len(own), 1), dtype=np.uint8)
+        ids = list(coins.instances)
+        if 5 in ids and 6 in ids:
+            out[ids.index(5), 0] = board.message(1, 2).bits[ids.index(6), 0]
+        return out
+
+
+def test_every_pair_of_instances_is_separated_by_some_arrangement():
+    x = np.ones(8, dtype=int)
+    with pytest.raises(IsolationViolation, match="instance 5 writes something else"):
+        check_batch_independence(_PairTalk(), [x, x])

@@ -70,9 +70,11 @@ def check_batch_independence(
     """Check that every instance runs as if it were alone: the same transcript and output whatever
     other instances share its batch and wherever it sits in it.
 
-    Runs the batch as given, reversed, its first half on its own, and ``alone`` instances evenly
-    spread over the batch (the first and the last among them) each in a batch of one; every
-    instance keeps its number, so it draws the same coins everywhere.
+    Runs the batch as given, reversed, then for every bit b of an instance's place the instances
+    whose place has bit b clear on their own (⌈log₂ B⌉ runs, so every pair of instances is separated
+    in at least one), and ``alone`` instances evenly spread over the batch (the first and the last
+    among them) each in a batch of one; every instance keeps its number, so it draws the same coins
+    everywhere.
 
     Parameters
     ----------
@@ -115,11 +117,14 @@ def _batch_independence(
 ) -> Transcript:
     ids = instance_numbers(None, batch)
     whole, output = play(pristine, spec, inputs, seed, ids, isolated=False)
-    half = np.arange((batch + 1) // 2)
     singles = np.unique(np.linspace(0, batch - 1, alone).round().astype(int)) if alone > 0 else []
-    arrangements = [
-        ("reversed in its batch", np.arange(batch)[::-1]),
-        ("with only the first half of its batch", half),
+    arrangements = [("reversed in its batch", np.arange(batch)[::-1])]
+    # For every bit of the instance's place, the instances whose place has that bit clear, on their
+    # own: any two instances differ in some bit, so every pair is separated in some arrangement.
+    places = np.arange(batch)
+    arrangements += [
+        (f"with only the instances whose place has bit {bit} clear", places[(places >> bit) & 1 == 0])
+        for bit in range(max(batch - 1, 0).bit_length())
     ]
     arrangements += [("alone in a batch of one", np.array([b])) for b in singles]
     for how, order in arrangements:
