@@ -207,7 +207,7 @@ def sweep_backends() -> dict:
     own cost per committed point (target < 5 ms)."""
     import tempfile
 
-    from commlab.sweeps import DaskBackend, InProcess, ProcessPool, Record, Store, load_sweep, run_sweep
+    from commlab.sweeps import DaskBackend, InProcess, ProcessPool, Store, StoredPoint, load_sweep, run_sweep
 
     figures: dict = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -235,7 +235,7 @@ def sweep_backends() -> dict:
             result = {"success": 1.0, "bits_by_round": [6.0] * 8}
             start = time.perf_counter()
             for i in range(500):
-                store.save(Record(f"k{i}", "run chase", {"q": i}, i, "0", "done", result, None, 1, 0.1, "main"))
+                store.save(StoredPoint(f"k{i}", "run chase", {"q": i}, i, "0", "done", result, None, 1, 0.1, "main"))
             figures["store_ms_per_point"] = (time.perf_counter() - start) / 500 * 1000
         figures["target_store_ms"] = 5.0
     return figures

@@ -162,9 +162,7 @@ class AttentionReduction(Reduction):
     references = "Sanford, Hsu, Telgarsky, ICML 2024, §5, App. E, Thm 4.2 (arXiv:2402.09268)"
 
     def validate(self, model: Any) -> list[str]:
-        if not isinstance(model, Transformer):
-            return [f"the attention reduction compiles a Transformer, got {type(model).__name__}"]
-        return [] if model.layers else ["the model has no layers"]
+        return self.expects(model, Transformer) or ([] if model.layers else ["the model has no layers"])
 
     def rounds(self, model: Transformer) -> int:
         return len(model.layers)

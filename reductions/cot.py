@@ -143,9 +143,7 @@ class CoTReduction(Reduction):
     references = "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.6 (arXiv:2402.09268)"
 
     def validate(self, model):
-        if not isinstance(model, ChainOfThought):
-            return [f"the cot reduction compiles a ChainOfThought model, got {type(model).__name__}"]
-        return []
+        return self.expects(model, ChainOfThought, "a ChainOfThought model")
 
     def rounds(self, model):
         return model.cot_tokens + 1

@@ -134,8 +134,9 @@ class LayerwiseReduction(Reduction):
     layer_kinds: ClassVar[frozenset[str]] = frozenset()
 
     def validate(self, model):
-        if not isinstance(model, SequenceModel):
-            return [f"the {self.name} reduction compiles a SequenceModel, got {type(model).__name__}"]
+        wrong_type = self.expects(model, SequenceModel)
+        if wrong_type:
+            return wrong_type
         problems = [] if model.layers else ["the model has no layers"]
         kinds = ", ".join(sorted(self.layer_kinds))
         for i, layer in enumerate(model.layers):

@@ -150,9 +150,7 @@ class LongformerReduction(Reduction):
     references = "Sanford, Hsu, Telgarsky, ICML 2024, Cor 5.4 (arXiv:2402.09268)"
 
     def validate(self, model):
-        if not isinstance(model, LongformerModel):
-            return [f"the longformer reduction compiles a LongformerModel, got {type(model).__name__}"]
-        return []
+        return self.expects(model, LongformerModel)
 
     def rounds(self, model):
         return len(model.layers)

@@ -36,6 +36,12 @@ class Reduction(ABC):
     def validate(self, model: Any) -> list[str]:
         """Every reason this reduction cannot compile ``model`` (empty: it can)."""
 
+    def expects(self, model: Any, kind: type, what: str | None = None) -> list[str]:
+        """The first check of a validation: the problem if ``model`` is not a ``kind`` (empty if it is)."""
+        if isinstance(model, kind):
+            return []
+        return [f"the {self.name} reduction compiles {what or 'a ' + kind.__name__}, got {type(model).__name__}"]
+
     @abstractmethod
     def rounds(self, model: Any) -> int:
         """R: the rounds the compiled protocol uses."""

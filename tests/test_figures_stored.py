@@ -8,14 +8,14 @@ from commlab.cli import main
 from commlab.errors import InvalidParameter
 from commlab.figures.plot import draw, frontier_data, tradeoff_data
 from commlab.figures.stored import stored_figure_data
-from commlab.sweeps import Record, Store
+from commlab.sweeps import Store, StoredPoint
 
 
 def save_points(path, name, datas):
     with Store(path) as store:
         for i, data in enumerate(datas):
             params = {key: data[key] for key in ("q", "k") if key in data}
-            store.save(Record(f"{name}{i}", f"plot {name}", params, i, "0", "done", data, None, 1, 0.1, "main"))
+            store.save(StoredPoint(f"{name}{i}", f"plot {name}", params, i, "0", "done", data, None, 1, 0.1, "main"))
 
 
 def test_tradeoff_rows_from_several_points_make_one_figure(tmp_path):

@@ -8,7 +8,7 @@ SQLite store when it finishes (:mod:`commlab.sweeps.store`); figures read the st
 from commlab.sweeps.backends import DaskBackend, InProcess, Outcome, ProcessPool, run_point
 from commlab.sweeps.runner import Plan, SweepSummary, make_backend, plan_sweep, run_sweep
 from commlab.sweeps.spec import Point, Sweep, derive_seed, load_sweep
-from commlab.sweeps.store import Record, Store
+from commlab.sweeps.store import Store, StoredPoint
 
 __all__ = [
     "DaskBackend",
@@ -17,7 +17,7 @@ __all__ = [
     "Plan",
     "Point",
     "ProcessPool",
-    "Record",
+    "StoredPoint",
     "Store",
     "Sweep",
     "SweepSummary",

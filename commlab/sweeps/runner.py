@@ -12,7 +12,7 @@ from commlab._version import __version__
 from commlab.sweeps.backends import DaskBackend, InProcess, Outcome, ProcessPool, Task
 from commlab.sweeps.commands import check_sweep
 from commlab.sweeps.spec import Point, Sweep
-from commlab.sweeps.store import Record, Store
+from commlab.sweeps.store import Store, StoredPoint
 
 __all__ = ["Plan", "SweepProgress", "SweepSummary", "make_backend", "plan_sweep", "run_sweep"]
 
@@ -139,7 +139,7 @@ def run_sweep(
     try:
         for outcome in outcomes:
             point = by_key[outcome.key]
-            store.save(Record(
+            store.save(StoredPoint(
                 point.key, point.experiment, point.parameters, point.seed, __version__,
                 "done" if outcome.ok else "failed", outcome.result, outcome.error,
                 outcome.attempts, outcome.wall_s, outcome.worker,

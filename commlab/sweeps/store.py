@@ -18,7 +18,7 @@ from typing import Any
 
 from commlab.errors import InvalidParameter
 
-__all__ = ["Record", "Store"]
+__all__ = ["StoredPoint", "Store"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS points (
@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS points (
 
 
 @dataclass(frozen=True)
-class Record:
+class StoredPoint:
     """What the store keeps of one point: its parameters and seed, and either the command's full JSON
     result (``status == "done"``) or the reason it failed."""
 
@@ -64,7 +64,7 @@ class Store:
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "results.db")
     >>> with Store(path) as store:
-    ...     store.save(Record("k1", "run chase", {"q": 64}, 7, "0.1.0", "done", {"success": 1.0}, None, 1, 0.1, "main"))
+    ...     store.save(StoredPoint("k1", "run chase", {"q": 64}, 7, "0.1.0", "done", {"success": 1.0}, None, 1, 0.1, "main"))
     ...     [r.result for r in store.records()]
     [{'success': 1.0}]
     """
@@ -114,7 +114,7 @@ class Store:
         """Keys of the points that finished successfully (a rerun skips these)."""
         return {key for (key,) in self._db.execute("SELECT key FROM points WHERE status = 'done'")}
 
-    def save(self, record: Record) -> None:
+    def save(self, record: StoredPoint) -> None:
         """Commit one point (replacing an earlier row with the same key) in its own transaction."""
         row = (
             record.key, record.experiment, json.dumps(record.params, sort_keys=True), record.seed,
@@ -129,13 +129,13 @@ class Store:
             self._db.execute("ROLLBACK")
             raise
 
-    def records(self, experiment: str | None = None, status: str | None = None) -> list[Record]:
+    def records(self, experiment: str | None = None, status: str | None = None) -> list[StoredPoint]:
         """Stored points, in the order they finished, optionally for one experiment or status."""
         query = "SELECT key, experiment, params, seed, version, status, result, error, attempts, wall_s, worker"
         query += " FROM points WHERE (? IS NULL OR experiment = ?) AND (? IS NULL OR status = ?)"
         rows = self._db.execute(query + " ORDER BY finished_at, key", (experiment, experiment, status, status))
         return [
-            Record(key, exp, json.loads(params), seed, version, st, None if result is None else json.loads(result),
+            StoredPoint(key, exp, json.loads(params), seed, version, st, None if result is None else json.loads(result),
                    error, attempts, wall_s, worker)
             for key, exp, params, seed, version, st, result, error, attempts, wall_s, worker in rows
         ]
