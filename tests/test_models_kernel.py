@@ -30,11 +30,12 @@ def textbook_kernel_attention(fq, fk, v):
     rank=st.integers(1, 6),
     n=st.integers(1, 24),
     norm=st.booleans(),
+    mlp=st.booleans(),
     seed=st.integers(0, 999),
 )
-def test_streaming_layer_agrees_with_its_dense_form_in_float64(features, heads, width, rank, n, norm, seed):
+def test_streaming_layer_agrees_with_its_dense_form_in_float64(features, heads, width, rank, n, norm, mlp, seed):
     rng = np.random.default_rng(seed)
-    layer = KernelAttention.random(heads * width + 1, heads, width, rank, features, F64, rng, norm)
+    layer = KernelAttention.random(heads * width + 1, heads, width, rank, features, F64, rng, norm, mlp)
     x = rng.normal(size=(n, 3, heads * width + 1))
     streamed = layer.scan(x, layer.initial_state(3)).outputs
     dense = layer.dense(x)
@@ -94,6 +95,18 @@ def test_zero_normaliser_gives_the_zero_vector_in_both_forms():
     x = np.tile(np.array([[1.0, 0.0]]), (4, 3, 1))  # ψ(k) = 0 everywhere: normaliser exactly 0
     assert np.array_equal(layer.scan(x, layer.initial_state(3)).outputs, x)
     assert np.array_equal(layer.dense(x), x)
+
+
+def test_an_attention_only_block_has_no_mlp_weights_and_adds_only_the_attention():
+    rng = np.random.default_rng(0)
+    layer = KernelAttention.random(4, 2, 2, 3, "elu", F64, rng, norm=True, mlp=False)
+    assert not {"W_1", "b_1", "W_2", "b_2", "ln2_g", "ln2_b"} & set(layer.params)
+    x = rng.normal(size=(5, 3, 4))
+    with_mlp = KernelAttention(4, 2, 2, 3, "elu", F64, {**layer.params, **{
+        "W_1": np.zeros((4, 4)), "b_1": np.zeros(4), "W_2": np.zeros((4, 4)), "b_2": np.zeros(4),
+        "ln2_g": np.ones(4), "ln2_b": np.zeros(4)}})  # fmt: skip
+    # gelu(0) = 0, so a zero MLP adds nothing: the attention-only block is that block
+    assert np.array_equal(layer.scan(x, layer.initial_state(3)).outputs, with_mlp.scan(x, with_mlp.initial_state(3)).outputs)
 
 
 @pytest.mark.parametrize("fmt", ["float32", "float16", "bfloat16", "fixed16.8"])

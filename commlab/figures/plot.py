@@ -418,11 +418,15 @@ def solvers_data(
     trials: int = 200,
     seed: int = 0,
     windows: tuple[int, ...] | None = None,
+    ranks: tuple[int, ...] | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Accuracy against measured state bits for each hop_k solver on encoded (q, k) pointer chasing
-    — the window RNN at several window sizes and the composed-indicator RNN
-    (:func:`commlab.models.indicator_chase_model`) — with Assadi–N's bound c·q/k⁵ (= c·N/(2k⁶)) that
+    — the window RNN at several window sizes, the composed-indicator RNN
+    (:func:`commlab.models.indicator_chase_model`), the hop-following chain of thought
+    (:func:`reductions.cot.cot_solver_curve`, when its vocabulary fits) and the indicator-factorised
+    kernel-attention model at several ranks (:func:`reductions.kernel.kernel_solver_curve`, default
+    r = q/4, q/2, 3q/4, q) — with Assadi–N's bound c·q/k⁵ (= c·N/(2k⁶)) that
     one-layer (L = 1 < k) models must meet, whether it is vacuous, and each solver's empirical
     ceiling on c (:func:`commlab.analysis.bounds.constant_ceiling`) from its smallest point whose
     accuracy is established above 2/3."""
@@ -431,6 +435,7 @@ def solvers_data(
     from commlab.problems.pointer_chasing import check_parameters
     from reductions.cot import cot_solver_curve
     from reductions.experiment import solver_curve, window_solver_curve
+    from reductions.kernel import kernel_solver_curve
 
     check_parameters(q, k, trials)  # every bad value is refused before minutes of computing
     if k < 2:
@@ -438,7 +443,8 @@ def solvers_data(
     bound_bits = get_bound("assadi-n").required_bits(q=q, k=k, c=c)
     n = 2 * k * q + 1
     windows = list(windows or sorted({0, n // 4, n // 2, 3 * n // 4, n - 2 * q, n - q, n - q // 2, n - 1, n}))
-    with progress_bar("solvers", len(windows) + 1, progress) as advance:
+    ranks = list(ranks or sorted({r for r in (q // 4, q // 2, 3 * q // 4, q) if r >= 1}))
+    with progress_bar("solvers", len(windows) + 1 + len(ranks), progress) as advance:
         curves = [
             window_solver_curve(q, k, windows, trials=trials, seed=seed, progress=advance).to_dict(),
             solver_curve(
@@ -457,6 +463,8 @@ def solvers_data(
             curves.append(cot_solver_curve(q, k, [2 * k - 1, 2 * k], trials=trials, seed=seed).to_dict())
         except InvalidParameter as too_big:  # its scratchpad vocabulary grows as q·N
             skipped.append(str(too_big))
+        # k + 1 layers of indicator kernel attention: r·(q + 1)·p bits, always right at r = q
+        curves.append(kernel_solver_curve(q, k, ranks, trials=trials, seed=seed, progress=advance).to_dict())
     return {
         "figure": "solvers",
         "q": q,

@@ -12,7 +12,8 @@ So a layer with H heads carries H·r·(m + 1) numbers, whatever the sequence len
 positions needs nothing from the blocks before it beyond them.
 
 The block around the attention is a pre-norm transformer block: ``y = x + Attn(LN₁ x) W_o`` and
-``out = y + W₂ gelu(LN₂(y) W₁ + b₁) + b₂`` (layer norms optional), every step rounded to the model's
+``out = y + W₂ gelu(LN₂(y) W₁ + b₁) + b₂`` (layer norms optional; without the MLP, ``out = y``, an
+attention-only block), every step rounded to the model's
 number format by :class:`~commlab.models.arith.Arith` and built from :mod:`commlab.models.ops`.
 
 Feature maps (``features``):
@@ -104,6 +105,8 @@ class KernelAttention(Layer):
         Weights by name, shapes as in :meth:`param_shapes`.
     norm : bool
         Whether the block has its two layer norms.
+    mlp : bool
+        Whether the block has its MLP (``False``: an attention-only block, ``out = y``).
 
     References
     ----------
@@ -121,6 +124,7 @@ class KernelAttention(Layer):
     fmt: NumberFormat
     params: dict[str, np.ndarray]
     norm: bool = True
+    mlp: bool = True
     arith: Arith = field(init=False, repr=False)
 
     kind: ClassVar[str] = "kernel"
@@ -128,7 +132,9 @@ class KernelAttention(Layer):
     def __post_init__(self):
         check_kernel_shape(self.heads, self.width, self.rank, self.features)
         object.__setattr__(self, "arith", Arith(self.fmt))
-        expected = self.param_shapes(self.d_in, self.heads, self.width, self.rank, self.features, self.norm)
+        expected = self.param_shapes(
+            self.d_in, self.heads, self.width, self.rank, self.features, self.norm, self.mlp
+        )
         problems = [f"missing {n} {s}" for n, s in expected.items() if n not in self.params]
         problems += [f"unexpected {n}" for n in self.params if n not in expected]
         problems += [
@@ -146,7 +152,7 @@ class KernelAttention(Layer):
 
     @classmethod
     def param_shapes(
-        cls, d_in: int, heads: int, width: int, rank: int, features: str, norm: bool = True
+        cls, d_in: int, heads: int, width: int, rank: int, features: str, norm: bool = True, mlp: bool = True
     ) -> dict[str, tuple[int, ...]]:
         """Every weight's shape; the one table behind initialisation and validation."""
         kw = cls.key_width(width, rank, features)
@@ -155,17 +161,15 @@ class KernelAttention(Layer):
             "W_k": (d_in, heads * kw),
             "W_v": (d_in, heads * width),
             "W_o": (heads * width, d_in),
-            "W_1": (d_in, d_in),
-            "b_1": (d_in,),
-            "W_2": (d_in, d_in),
-            "b_2": (d_in,),
         }
+        if mlp:
+            shapes.update({"W_1": (d_in, d_in), "b_1": (d_in,), "W_2": (d_in, d_in), "b_2": (d_in,)})
         if features == "performer":
             shapes["omega"] = (heads, kw, rank)
         if features == "given":
             shapes.update({"phi": (heads, kw, rank), "psi": (heads, kw, rank)})
         if norm:
-            shapes.update({name: (d_in,) for name in ("ln1_g", "ln1_b", "ln2_g", "ln2_b")})
+            shapes.update({name: (d_in,) for name in ("ln1_g", "ln1_b") + (("ln2_g", "ln2_b") if mlp else ())})
         return shapes
 
     @classmethod
@@ -179,12 +183,13 @@ class KernelAttention(Layer):
         fmt: NumberFormat,
         rng: np.random.Generator,
         norm: bool = True,
+        mlp: bool = True,
     ) -> KernelAttention:
         """A layer with weights drawn from ``rng`` and rounded to ``fmt``: matrices N(0, 1/fan_in),
         biases 0, layer-norm gains 1, FAVOR+ projections orthogonal (given Φ, Ψ: N(0, 1/m))."""
         check_kernel_shape(heads, width, rank, features)
         params = {}
-        for name, shape in cls.param_shapes(d_in, heads, width, rank, features, norm).items():
+        for name, shape in cls.param_shapes(d_in, heads, width, rank, features, norm, mlp).items():
             if name == "omega":
                 value = np.stack([_orthogonal_features(rng, shape[1], rank) for _ in range(heads)])
             elif name in ("ln1_g", "ln2_g"):
@@ -194,7 +199,7 @@ class KernelAttention(Layer):
             else:
                 value = rng.normal(0.0, 1.0 / np.sqrt(shape[-2]), size=shape)
             params[name] = fmt.round(value)
-        return cls(d_in, heads, width, rank, features, fmt, params, norm)
+        return cls(d_in, heads, width, rank, features, fmt, params, norm, mlp)
 
     # --- the layer kind -------------------------------------------------------------------------
 
@@ -249,6 +254,8 @@ class KernelAttention(Layer):
         """Residual, output projection and MLP around the attention output ``(..., H, m)``."""
         a, p = self.arith, self.params
         y = a.add(x, a.mm(attended.reshape(*attended.shape[:-2], -1), p["W_o"]))
+        if not self.mlp:
+            return y
         hidden = gelu_new(a, a.add(a.mm(self._norm(y, "ln2"), p["W_1"]), p["b_1"]))
         return a.add(y, a.add(a.mm(hidden, p["W_2"]), p["b_2"]))
 
