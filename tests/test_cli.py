@@ -799,7 +799,7 @@ JSON_EXAMPLES = [
     (["plot", "solvers", "--q", "4", "--k", "2", "--trials", "10", "--out", "{tmp}/s.svg"], {"solvers"}),
     (["plot", "tradeoff", "--k", "2", "--trials", "10", "--out", "{tmp}/t.svg"], {"tradeoff"}),
     (["plot", "depth", "--trials", "2", "--out", "{tmp}/d.svg"], {"depth"}),
-    (["plot", "depth-vs-k", "--results", f"{RESULTS}/depth_vs_k_small_8000_steps.json"], {"depth-vs-k"}),
+    (["plot", "depth-vs-k", "--results", f"{RESULTS}/depth_vs_k_small_seed0.json"], {"depth-vs-k"}),
     (["plot", "rnn-bits", "--results", f"{RESULTS}/trained_rnns_small.json"], {"rnn-bits"}),
     pytest.param(["plot", "rank", "--trials", "2", "--out", "{tmp}/r.svg"], {"rank"}, marks=pytest.mark.slow),
 ]

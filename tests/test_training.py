@@ -148,6 +148,33 @@ def test_committed_small_depth_results():
     assert errors[4][3] > errors[2][3] and ci[4000][4][3][0] > ci[4000][2][3][0]  # depth 4 above depth 2 at k = 3
 
 
+def test_committed_depth_trend_at_k_up_to_8():
+    """docs/results/README.md's claims about the two seeds of the k <= 8 run: the largest k learned
+    (every k' <= k with error's upper 95 % bound below 5 %) grows with depth in both, and at every k
+    a deeper model is either learned with the shallower or below it with disjoint intervals."""
+    from pathlib import Path
+
+    from commlab.figures.trained import depth_vs_k_data
+
+    folder = Path(__file__).parents[1] / "docs" / "results"
+    learned = {}
+    for seed in (0, 1):
+        data = depth_vs_k_data(folder / f"depth_vs_k_small_seed{seed}.json")
+        assert data["settings"]["k_max"] == 8 and data["settings"]["steps"] == 12000
+        learned[seed] = [row["learned_through"] for row in data["depths"]]
+        ci = {row["depth"]: row["error_ci"] for row in data["depths"]}
+        for k in range(9):
+            for shallow, deep in ((2, 3), (3, 4), (2, 4)):
+                both_learned = ci[shallow][k][1] < 0.05 and ci[deep][k][1] < 0.05
+                assert both_learned or ci[shallow][k][0] > ci[deep][k][1], (seed, k, shallow, deep)
+    assert learned == {0: [1, 3, 6], 1: [1, 3, 4]}
+    # what a depth has not learned it fails clearly: the next k has error above 10 % in every run
+    for seed in (0, 1):
+        data = depth_vs_k_data(folder / f"depth_vs_k_small_seed{seed}.json")
+        for row, through in zip(data["depths"], learned[seed], strict=True):
+            assert row["error_ci"][through + 1][0] > 0.10 and max(row["error"][: through + 1]) < 0.0125
+
+
 def test_experiment_cli_refuses_bad_depths(tmp_path, capsys):
     from commlab.cli import main
 

@@ -79,7 +79,7 @@ def plot(
 
     Example: commlab plot tradeoff --k 4 --out tradeoff.pdf
 
-    Example: commlab plot depth-vs-k --results docs/results/depth_vs_k_small_8000_steps.json --out fig2.pdf
+    Example: commlab plot depth-vs-k --results docs/results/depth_vs_k_small_seed0.json --out fig2.pdf
     """
     import inspect
 

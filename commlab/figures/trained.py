@@ -75,9 +75,9 @@ def depth_vs_k_data(results: str | Path | None = None) -> dict[str, Any]:
 
     Examples
     --------
-    >>> data = depth_vs_k_data("docs/results/depth_vs_k_small_8000_steps.json")
-    >>> [(row["depth"], row["learned_through"]) for row in data["depths"]]
-    [(2, 1), (3, 1), (4, 3)]
+    >>> data = depth_vs_k_data("docs/results/depth_vs_k_small_seed0.json")
+    >>> [(row["depth"], row["learned_through"], row["paper_rule"]) for row in data["depths"]]
+    [(2, 1, 1), (3, 3, 2), (4, 6, 4)]
     """
     found = _read_results(results, "depth-vs-k", "commlab experiment depth-vs-k")
     depths = []
