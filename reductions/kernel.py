@@ -167,7 +167,7 @@ def kernel_solver_curve(
     from reductions.experiment import solver_curve
 
     return solver_curve(
-        "kernel attention, indicator φψᵀ of rank r (k + 1 layers)",
+        "pair-tag + k kernel-attention layers, indicator φψᵀ of rank r",
         lambda rank: kernel_chase_model(q, k, rank, fmt),
         list(ranks),
         q=q,

@@ -82,11 +82,21 @@ def test_the_solver_curve_rises_to_one_at_rank_q():
         ((8, 3, 2.5), "got 2.5"),
         ((7, 3, 2), "q must be an even integer"),
         ((8, 0, 2), "k must be an integer >= 1"),
+        ((8, 3, 2, "fixed8.0"), "format fixed8.0 cannot hold the values 0, 0.5, 1, 1.5"),
+        ((8, 3, 2, "fixed2.1"), "format fixed2.1 cannot hold"),
+        ((8, 3, 2, "uint4"), "format uint4 cannot hold"),
     ],
 )
 def test_bad_values_are_refused_naming_them(args, message):
+    """Formats that round ½ or 3/2 away would answer a non-answer token or miss at r = q."""
     with pytest.raises(InvalidParameter, match=message):
         kernel_chase_model(*args)
+
+
+@pytest.mark.parametrize(("q", "k", "bits"), [(2, 1, 3 + 3), (8, 3, 5 + 6), (64, 4, 8 + 10)])
+def test_the_pair_tag_posts_the_previous_token_and_the_position(q, k, bits):
+    """⌈log₂(2q+2)⌉ + ⌈log₂(2kq+2)⌉ bits: the position saturates at 2kq + 1."""
+    assert kernel_chase_model(q, k).layers[0].state_bits == bits
 
 
 def closed_form_success(q: int, k: int, rank: int) -> float:
@@ -105,3 +115,12 @@ def test_measured_success_agrees_with_the_closed_form(q, k, rank):
     curve = kernel_solver_curve(q, k, [rank], trials=1500, seed=11)
     low, high = curve.accuracy_ci[0]
     assert low <= closed_form_success(q, k, rank) <= high
+
+
+def test_on_an_encoding_the_tag_is_a_function_of_the_position_alone():
+    """The README's 'positional tag': the pair-tag layer's outputs are the same for every instance
+    except in the current-token section."""
+    encoded = encode(PointerChasing.random(6, 3, 50, 4))
+    layer = kernel_chase_model(6, 3).layers[0]
+    tags = layer.scan(encoded.tokens.T, layer.initial_state(50)).outputs[:, :, 6 + 2 :]
+    assert (tags == tags[:, :1]).all() and tags.any()

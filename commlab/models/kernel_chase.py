@@ -1,11 +1,13 @@
-"""A kernel-attention transformer with an exact given factorisation that solves hop_k on encoded
-pointer chasing once its rank is large enough (issue 8 §5): the upper-bound solver of the kernel side.
+"""A pair-tag layer and k kernel-attention layers with an exact given factorisation that solve
+hop_k on encoded pointer chasing once the rank is large enough (issue 8 §5): the upper-bound
+solver of the kernel side.
 
 Reading X = B_k ∘ … ∘ B_1 ∘ (v) (docs/theory.md §5), hop_k(X)_N follows k lookups: the pointer
 starts at v = 0 ∈ V_1 and hop ℓ replaces it by E_ℓ(pointer), the token after the pointer's occurrence
 as a source in block B_ℓ. The model makes each lookup one kernel-attention layer whose scores are an
 indicator over (block, token) pairs, so every query matches at most one key and the attention
-returns that key's value exactly (normaliser 1, in any number format: all numbers are 0 or 1).
+returns that key's value exactly (normaliser 1). Every number the model computes is 0, ½, 1 or 3/2,
+so it is exact in every format that holds these four; the others are refused.
 
 Layers (k + 1 in all, so the protocol has R = k + 1 rounds):
 
@@ -13,7 +15,10 @@ Layers (k + 1 in all, so the protocol has R = k + 1 rounds):
    and the position, ⌈log₂(2q+2)⌉ + ⌈log₂(2kq+2)⌉ bits). At a target position of block B_ℓ it writes
    the one-hot of its source a (index a mod q) into tag section ℓ of the residual stream; everywhere
    it writes the one-hot of the current token. Attention layers have no positions of their own, so
-   this is where the (block, token) pairs come from.
+   this is where the (block, token) pairs come from. On an encoding the sources of a block are
+   listed in increasing order, so the tag is a function of the position alone: a positional tag,
+   which a player could compute from its block's offset. It costs one round whose messages carry
+   only that public information (the position and previous token, counted like any state).
 2. For ℓ = 1..k, a :class:`~commlab.models.kernel.KernelAttention` layer (one head, key and value
    width m = q, ``features="given"``, attention only: no layer norms, no MLP): its query is the pointer after ℓ − 1
    hops (the current token for ℓ = 1, pointer slot ℓ − 1 otherwise), its key the tag section ℓ, its
@@ -30,9 +35,9 @@ matches (v = 0 < r). So the model is right exactly when every pointer hop_{ℓ�
 index below r, or when the answer is V¹.
 
 Each kernel layer posts H·r·(m + 1)·p = r·(q + 1)·p bits per message, so accuracy against bits
-posted is a curve in r. It needs L = k + 1 ≥ k layers, as SHT24 Cor 5.3 says any kernel-attention
-model with o(N/k⁶) bits per layer must: the curve shows what rank buys at that depth, not a way round
-the bound.
+posted is a curve in r. The model uses L = k + 1 layers; SHT24 Cor 5.2–5.3 say that a stack of
+recurrent and kernel-attention layers with L < k needs Ω(N/k⁶) bits per layer, so the curve shows
+what rank buys at a depth the bound allows, not a way round it.
 
 Not checked: that the input is an encoding (other sequences run and mean nothing).
 """
@@ -53,7 +58,11 @@ from commlab.models.layer import Layer
 from commlab.models.model import SequenceModel
 from commlab.problems.pointer_chasing import check_parameters
 
-__all__ = ["PairTag", "kernel_chase_model"]
+__all__ = ["EXACT_VALUES", "PairTag", "kernel_chase_model"]
+
+#: Every value the model computes: one-hots and normalisers (0, 1), the V¹ bias (½) and a found V¹'s
+#: logit (3/2). A format must hold them all for the model to be what it claims.
+EXACT_VALUES = (0.0, 0.5, 1.0, 1.5)
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,9 @@ def kernel_chase_model(q: int, k: int, rank: int | None = None, fmt: str | Numbe
     rank : int, optional
         Feature dimension r of every kernel layer, 1 <= r <= q.
     fmt : str or NumberFormat
-        Number format of the forward pass (every value is 0 or 1, so every format is exact).
+        Number format of the forward pass; it must hold 0, ½, 1 and 3/2 exactly (every value the
+        model computes), as every float format and fixed point with a fraction bit and two integer
+        bits do.
 
     Returns
     -------
@@ -165,7 +176,7 @@ def kernel_chase_model(q: int, k: int, rank: int | None = None, fmt: str | Numbe
     Raises
     ------
     InvalidParameter
-        For a bad q or k, or a rank outside 1..q.
+        For a bad q or k, a rank outside 1..q, or a format that cannot hold 0, ½, 1 and 3/2.
 
     Examples
     --------
@@ -187,6 +198,12 @@ def kernel_chase_model(q: int, k: int, rank: int | None = None, fmt: str | Numbe
     if not is_integer(rank) or not 1 <= rank <= q:
         raise InvalidParameter(f"rank must be an integer in 1..q = 1..{q} (rank q is always right), got {rank!r}")
     fmt, stream = number_format(fmt), _Stream(int(q), int(k))
+    values = np.array(EXACT_VALUES)
+    if not np.array_equal(fmt.round(values), values):
+        raise InvalidParameter(
+            f"format {fmt.name} cannot hold the values 0, 0.5, 1, 1.5 the kernel chaser computes "
+            f"(it rounds them to {fmt.round(values).tolist()}); use float32, float16, bfloat16 or fixed16.8"
+        )
     layers = (PairTag(stream.q, stream.k, fmt),) + tuple(
         _lookup_layer(stream, hop, int(rank), fmt) for hop in range(1, k + 1)
     )
