@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from commlab._version import __version__
-from commlab.figures.plot import COLUMN, WIDTH
+from commlab.figures.style import COLUMN, WIDTH
 from commlab.progress import progress_bar
 
 __all__ = ["depth_data", "draw_depth", "draw_rank", "rank_data"]

@@ -12,7 +12,8 @@ matplotlib Figure at paper column width). :func:`make_figure` runs both by name.
 
 The log-depth figures (``depth``, ``rank``) live in :mod:`commlab.figures.depth` and the trained-model
 figures (``depth-vs-k``, ``rnn-bits``, drawn from committed results files) in
-:mod:`commlab.figures.trained`; both register here.
+:mod:`commlab.figures.trained`; :data:`FIGURES` names them all. The house style is
+:mod:`commlab.figures.style`.
 """
 
 from __future__ import annotations
@@ -29,27 +30,13 @@ from matplotlib.patches import Arc
 
 from commlab._version import __version__
 from commlab.errors import InvalidParameter
+from commlab.figures import depth, trained
+from commlab.figures.style import COLUMN, WIDTH
 from commlab.problems.hop import find_k, hop_symbols
 from commlab.progress import progress_bar
 
 __all__ = ["FIGURES", "check_output", "draw", "make_figure", "save"]
 
-# Figures are built without pyplot: no global state, any backend, and they display in notebooks.
-COLUMN = {
-    # TrueType (Type 42) fonts in PDF/PS: editable, searchable text that journals accept (Type 3
-    # bitmaps-as-glyphs are matplotlib's default). save() applies these too, since savefig reads
-    # rcParams when it writes, not when the figure was drawn.
-    "pdf.fonttype": 42,
-    "ps.fonttype": 42,
-    "font.size": 7,
-    "axes.titlesize": 8,
-    "axes.labelsize": 7,
-    "legend.fontsize": 6,
-    "xtick.labelsize": 6,
-    "ytick.labelsize": 6,
-    "lines.markersize": 3.5,
-}
-WIDTH = 3.4  # inches: one column of a two-column paper
 
 
 # --- tradeoff -------------------------------------------------------------------------------------
@@ -707,32 +694,11 @@ FIGURES: dict[str, tuple[Callable[..., dict], Callable[[dict], Figure]]] = {
     "frontier": (frontier_data, draw_frontier),
     "solvers": (solvers_data, draw_solvers),
     "example": (example_data, draw_example),
+    "depth": (depth.depth_data, depth.draw_depth),
+    "rank": (depth.rank_data, depth.draw_rank),
+    "depth-vs-k": (trained.depth_vs_k_data, trained.draw_depth_vs_k),
+    "rnn-bits": (trained.rnn_bits_data, trained.draw_rnn_bits),
 }
-
-
-def _register_log_depth_figures() -> None:
-    from commlab.figures import depth  # imports this module's COLUMN and WIDTH, so it comes last
-
-    FIGURES.update(
-        {"depth": (depth.depth_data, depth.draw_depth), "rank": (depth.rank_data, depth.draw_rank)}
-    )
-
-
-_register_log_depth_figures()
-
-
-def _register_trained_figures() -> None:
-    from commlab.figures import trained  # its draw functions import COLUMN and WIDTH from here
-
-    FIGURES.update(
-        {
-            "depth-vs-k": (trained.depth_vs_k_data, trained.draw_depth_vs_k),
-            "rnn-bits": (trained.rnn_bits_data, trained.draw_rnn_bits),
-        }
-    )
-
-
-_register_trained_figures()
 
 
 def draw(data: dict[str, Any]) -> Figure:

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from commlab._version import __version__
 from commlab.errors import InvalidParameter
+from commlab.figures.style import COLUMN, WIDTH
 
 __all__ = ["depth_vs_k_data", "draw_depth_vs_k", "draw_rnn_bits", "rnn_bits_data"]
 
@@ -107,7 +108,6 @@ def depth_vs_k_data(results: str | Path | None = None) -> dict[str, Any]:
 
 
 def draw_depth_vs_k(data: dict[str, Any]) -> Figure:
-    from commlab.figures.plot import COLUMN, WIDTH  # plot registers this module: import it late
 
     settings = data["settings"]
     with matplotlib.rc_context(COLUMN):
@@ -251,7 +251,6 @@ def rnn_bits_data(results: str | Path | None = None, transformers: str | Path | 
 
 
 def draw_rnn_bits(data: dict[str, Any]) -> Figure:
-    from commlab.figures.plot import COLUMN, WIDTH  # plot registers this module: import it late
 
     settings = data["settings"]
     with matplotlib.rc_context(COLUMN):

@@ -1,0 +1,20 @@
+"""The house style every figure is drawn in: paper column width and its font sizes."""
+
+__all__ = ["COLUMN", "WIDTH"]
+
+# Figures are built without pyplot: no global state, any backend, and they display in notebooks.
+COLUMN = {
+    # TrueType (Type 42) fonts in PDF/PS: editable, searchable text that journals accept (Type 3
+    # bitmaps-as-glyphs are matplotlib's default). save() applies these too, since savefig reads
+    # rcParams when it writes, not when the figure was drawn.
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "font.size": 7,
+    "axes.titlesize": 8,
+    "axes.labelsize": 7,
+    "legend.fontsize": 6,
+    "xtick.labelsize": 6,
+    "ytick.labelsize": 6,
+    "lines.markersize": 3.5,
+}
+WIDTH = 3.4  # inches: one column of a two-column paper
