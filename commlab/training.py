@@ -28,6 +28,7 @@ from commlab.errors import InvalidParameter
 from commlab.io.weights import save_safetensors
 from commlab.problems.hop import sample_hop_data
 from commlab.problems.paper_format import PaperTask
+from commlab.seeds import training_seed
 
 __all__ = ["TrainConfig", "depth_vs_k", "rnn_bits", "train"]
 
@@ -114,7 +115,7 @@ def _batch(task: PaperTask, config: TrainConfig, step: int, fixed) -> tuple[np.n
         inputs, targets = fixed
         start = (step % (len(inputs) // config.batch)) * config.batch
         return inputs[start : start + config.batch], targets[start : start + config.batch]
-    return _mixed(task, config.batch, int(np.random.SeedSequence([config.seed, step]).generate_state(1)[0]))
+    return _mixed(task, config.batch, training_seed(config.seed, step))
 
 
 def _mixed(task: PaperTask, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ from commlab.analysis.stats import clopper_pearson
 from commlab.engine import run
 from commlab.errors import InvalidParameter
 from commlab.problems.pointer_chasing import PointerChasing, check_parameters
+from commlab.seeds import EVALUATION, stream_seed
 from reductions import REGISTRY, compile_to_protocol
 from reductions.conformance import verify_exact
 from reductions.layerwise import split_by_blocks
@@ -253,11 +254,10 @@ def even_blocks(length: int, players: int) -> list[tuple[int, int]]:
 
 def _defined_last(task, k: int, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` fresh paper-format sequences of hop count k whose last target is a character
-    (not ⊥), drawn in chunks seeded by ``(seed, k, chunk)``."""
+    (not ⊥), drawn in chunks seeded by ``(seed, k, chunk)`` in the evaluation stream."""
     inputs, answers, chunk = [], [], 0
     while sum(len(a) for a in answers) < count:
-        chunk_seed = int(np.random.SeedSequence([seed, k, chunk]).generate_state(1)[0])
-        x, y = task.sample(count, k, chunk_seed)
+        x, y = task.sample(count, k, stream_seed(seed, EVALUATION, k, chunk))
         keep = y[:, -1] != task.bottom
         inputs.append(x[keep])
         answers.append(y[keep, -1])

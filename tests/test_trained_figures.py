@@ -36,7 +36,7 @@ def test_depth_vs_k_says_which_k_each_depth_learned():
     assert learned == {2: 1, 3: 1, 4: 3}  # every k' <= k with error's upper 95 % bound below 5 %
     assert {row["depth"]: row["paper_rule"] for row in data["depths"]} == {2: 1, 3: 2, 4: 4}
     error = {row["depth"]: dict(zip(row["k"], row["error"], strict=True)) for row in data["depths"]}
-    assert round(error[3][2], 2) == 0.21 and all(error[d][4] >= 0.40 for d in error)  # notebook 05's text
+    assert round(error[3][2], 3) == 0.204 and round(error[2][2], 3) == 0.202  # notebook 05's text
 
 
 @pytest.mark.parametrize("name", ["depth-vs-k", "rnn-bits"])

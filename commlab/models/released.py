@@ -24,6 +24,7 @@ from commlab.models.gpt2 import GPT2, gpt2_from_state_dict
 from commlab.models.importers import is_torch_recurrent, torch_recurrent_model
 from commlab.models.model import SequenceModel
 from commlab.problems.paper_format import PaperTask
+from commlab.seeds import DROPOUT, EVALUATION, stream_seed
 
 __all__ = ["RULE", "error_per_k", "evaluate_run", "load_run", "parse_ks", "parse_range", "read_run_config"]
 
@@ -35,7 +36,6 @@ RULE = (
 )
 
 _CHUNK = 256  # sequences per forward pass: bounds memory (attention scores are B·H·N² numbers)
-_DROPOUT_STREAM = 2**32  # the dropout masks' seed path, apart from every data chunk's
 
 
 def read_run_config(path: str | Path) -> dict:
@@ -171,10 +171,6 @@ def parse_range(spec: str, low: int, high: int, option: str, what: str = "the al
     return sorted(values)
 
 
-def _seed(seed: int, *path: int) -> int:
-    return int(np.random.SeedSequence([seed, *path]).generate_state(1)[0])
-
-
 def error_per_k(
     scores: Callable[[np.ndarray, np.random.Generator], np.ndarray],
     task: PaperTask,
@@ -191,8 +187,9 @@ def error_per_k(
     task : PaperTask
     ks : hop counts
     samples : int
-        Fresh sequences per k, drawn in chunks of 256 seeded by ``(seed, k, chunk)``, so one k's
-        data never depends on the others and memory stays bounded.
+        Fresh sequences per k, drawn in chunks of 256 seeded by ``(seed, k, chunk)`` in the
+        evaluation stream (:mod:`commlab.seeds`), so one k's data never depends on the others, never
+        shares a seed with a training batch, and memory stays bounded.
     seed : int
 
     Returns
@@ -204,10 +201,12 @@ def error_per_k(
         raise InvalidParameter(f"--samples must be an integer >= 1, got {samples}")
     rows = []
     for k in ks:
-        rng = np.random.default_rng(_seed(seed, k, _DROPOUT_STREAM))
+        rng = np.random.default_rng(stream_seed(seed, DROPOUT, k))
         wrong = counted = 0
         for chunk, start in enumerate(range(0, samples, _CHUNK)):  # bounded memory for any --samples
-            inputs, targets = task.sample(min(_CHUNK, samples - start), k, _seed(seed, k, chunk))
+            inputs, targets = task.sample(
+                min(_CHUNK, samples - start), k, stream_seed(seed, EVALUATION, k, chunk)
+            )
             predictions = np.argmax(scores(inputs, rng), axis=-1)
             mask = task.counted(targets)
             wrong += int(((predictions != targets) & mask).sum())
