@@ -1022,3 +1022,18 @@ def test_an_interrupt_inside_a_nested_command_stops_the_outer_one(capsys, monkey
     monkeypatch.setattr(commlab.protocols, "simulate", outer)
     code, out, err = cli(capsys, "run", "chase", "--trials", "2")
     assert (code, out, err, inner_codes) == (130, "", "interrupted\n", [])
+
+
+def test_plot_solvers_says_which_solver_it_left_out(tmp_path, capsys, monkeypatch):
+    """At the default q = 64 the CoT solver's vocabulary is too large; the text output says so
+    instead of drawing a figure that silently lacks it."""
+    import reductions.cot
+    from commlab import InvalidParameter
+
+    def too_big(*args, **kwargs):
+        raise InvalidParameter("the hop-following CoT model needs too many embedding numbers")
+
+    monkeypatch.setattr(reductions.cot, "cot_solver_curve", too_big)
+    code = main(["plot", "solvers", "--q", "4", "--k", "2", "--trials", "10", "--out", str(tmp_path / "s.png")])
+    out = capsys.readouterr().out
+    assert code == 0 and out.splitlines()[1] == "left out: the hop-following CoT model needs too many embedding numbers"

@@ -123,5 +123,6 @@ def plot(
     emit(
         {"seed": data.get("seed", seed), **result, "out": saved or None},
         as_json,
-        lambda r: f"{r['figure']}: saved {r['out']}" if saved else f"{r['figure']}: drawn, not saved",
+        lambda r: (f"{r['figure']}: saved {r['out']}" if saved else f"{r['figure']}: drawn, not saved")
+        + "".join(f"\nleft out: {reason}" for reason in r.get("skipped", [])),
     )
