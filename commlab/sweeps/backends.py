@@ -100,10 +100,15 @@ class InProcess:
             yield run_point(task, worker="main")
 
 
+#: What a pool worker sends when it has received a point, before running it.
+_STARTED = "started"
+
+
 def _serve(conn, index: int) -> None:
-    """A pool worker: run the points it is sent until told to stop."""
+    """A pool worker: run the points it is sent until told to stop, saying when each one starts."""
     name = f"worker-{index}:{os.getpid()}"
     while (task := conn.recv()) is not None:
+        conn.send(_STARTED)
         conn.send(run_point(task, worker=name))
 
 
@@ -115,13 +120,17 @@ class _Worker:
         child.close()
         self.task: Task | None = None
         self.attempts = 0
+        self.started = False  # whether it has said it received its task
+        self.finished = 0  # points it has run
 
 
 class ProcessPool:
     """Run points on ``workers`` local processes; a worker that dies fails only its own point.
 
     Each worker runs one point at a time, so the pool always knows which point a dead worker held:
-    that point is retried on a fresh worker up to ``retries`` more times.
+    that point is retried on a fresh worker up to ``retries`` more times. A worker that had already
+    run points and dies before saying it received its next one (killed while idle, but not yet reaped
+    when the point was sent) costs that point no try: it is sent again as it was.
     """
 
     def __init__(self, workers: int, retries: int = 2):
@@ -141,6 +150,7 @@ class ProcessPool:
                         if not worker.process.is_alive():  # died between points: nothing was lost
                             worker = pool[index] = _Worker(context, index)
                         worker.task, worker.attempts = pending.popleft()
+                        worker.started = False
                         try:
                             worker.conn.send(worker.task)
                         except OSError:  # it died just now: its sentinel reports that below
@@ -155,8 +165,11 @@ class ProcessPool:
                     except (EOFError, OSError):
                         yield from self._died(pool, index, context, pending)
                         continue
+                    if outcome == _STARTED:
+                        worker.started = True
+                        continue
                     attempts = worker.attempts
-                    worker.task = None
+                    worker.task, worker.finished = None, worker.finished + 1
                     yield replace(outcome, attempts=attempts + 1)
         finally:
             for worker in pool:
@@ -171,8 +184,11 @@ class ProcessPool:
         worker = pool[index]
         worker.process.join(timeout=5)
         code = worker.process.exitcode
-        task, attempts = worker.task, worker.attempts + 1
         pool[index] = _Worker(context, index)
+        if not worker.started and worker.finished:  # it died idle, before this point reached it
+            pending.appendleft((worker.task, worker.attempts))
+            return
+        task, attempts = worker.task, worker.attempts + 1
         if attempts <= self.retries:
             pending.appendleft((task, attempts))
             return
