@@ -152,22 +152,22 @@ def kernel_solver_curve(
     q: int, k: int, ranks: list[int], *, trials: int, seed: int = 0, fmt: str = "float32", progress=None
 ):
     """The indicator-factorised kernel-attention solver (:func:`commlab.models.kernel_chase.kernel_chase_model`,
-    a pair-tag layer then k one-head kernel layers) on encoded (q, k) pointer chasing, one point per
-    rank r, each compiled by the hybrid reduction (R = k + 1) and verified bit for bit. Its messages
-    are r·(q + 1)·p bits; it is always right at r = q, and below that right exactly when every
-    pointer after the first has index below r or the answer is V¹.
+    k one-head kernel layers over token and positional embeddings) on encoded (q, k) pointer chasing,
+    one point per rank r, each compiled by the kernel reduction (R = k) and verified bit for bit. Its
+    messages are r·(q + 1)·p bits; it is always right at r = q, and below that right exactly when
+    every pointer after the first has index below r or the answer is V¹.
 
     Examples
     --------
     >>> curve = kernel_solver_curve(4, 2, [1, 4], trials=40)
     >>> curve.accuracy, curve.rounds, curve.bits_per_message, curve.mismatches
-    ([0.475, 1.0], [3, 3], [160, 640], [0, 0])
+    ([0.475, 1.0], [2, 2], [160, 640], [0, 0])
     """
     from commlab.models.kernel_chase import kernel_chase_model
     from reductions.experiment import solver_curve
 
     return solver_curve(
-        "pair-tag + k kernel-attention layers, indicator φψᵀ of rank r",
+        "k kernel-attention layers, indicator φψᵀ of rank r",
         lambda rank: kernel_chase_model(q, k, rank, fmt),
         list(ranks),
         q=q,

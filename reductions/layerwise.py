@@ -93,7 +93,7 @@ class LayerwiseProtocol(Protocol):
     def speak(self, player, round, own, board, coins, memory):
         layer = self.model.layers[round - 1]
         fmt = self._coarser(layer)
-        x = memory["x"] if "x" in memory else self.model.embed(own)
+        x = memory["x"] if "x" in memory else self.model.embed(own, self.blocks[self.spec.k - player][0])
         if player == self.spec.k:
             state = layer.initial_state(x.shape[1])
         else:

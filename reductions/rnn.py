@@ -16,7 +16,6 @@ import numpy as np
 from commlab.errors import InvalidParameter
 from commlab.io.codecs import number_format
 from commlab.models.indicator import IndicatorChase
-from commlab.models.kernel_chase import PairTag
 from commlab.models.recurrent import CELLS
 from commlab.models.window import WindowHop
 from reductions.layerwise import LayerwiseReduction
@@ -24,9 +23,7 @@ from reductions.registry import register
 
 __all__ = ["RecurrentReduction", "reduce_rnn", "rnn_critical_lengths", "state_bits"]
 
-RECURRENT_KINDS = frozenset(
-    {cls.kind for cls in CELLS.values()} | {WindowHop.kind, IndicatorChase.kind, PairTag.kind}
-)
+RECURRENT_KINDS = frozenset({cls.kind for cls in CELLS.values()} | {WindowHop.kind, IndicatorChase.kind})
 
 
 @register

@@ -125,11 +125,11 @@ def test_solvers_reach_one_with_the_whole_sequence():
     window, indicator, *rest = data["curves"]
     by_kind = {curve["label"].split(",")[0]: curve for curve in rest}
     cot = by_kind.get("one-layer CoT")
-    kernel = by_kind["pair-tag + k kernel-attention layers"]  # r = 2, 4, 6, 8 at q = 8: k + 1 rounds, exact at r = q
-    assert kernel["sizes"] == [2, 4, 6, 8] and kernel["rounds"] == [4] * 4 and kernel["mismatches"] == [0] * 4
+    kernel = by_kind["k kernel-attention layers"]  # r = 2, 4, 6, 8 at q = 8: k + 1 rounds, exact at r = q
+    assert kernel["sizes"] == [2, 4, 6, 8] and kernel["rounds"] == [3] * 4 and kernel["mismatches"] == [0] * 4
     assert kernel["measured_bits_per_message"] == [r * 9 * 32 for r in (2, 4, 6, 8)]
     assert kernel["accuracy"][-1] == 1.0 and kernel["accuracy"][0] < 2 / 3
-    assert all(not ceiling["protocol"].startswith("pair-tag") for ceiling in data["ceilings"])  # R = k + 1
+    assert all(not ceiling["protocol"].startswith("k kernel") for ceiling in data["ceilings"])  # R = k
     if cot is not None:  # the hop-following CoT: one CoT token short of 2k fails, 2k solves it
         assert cot["accuracy"] == [0.0, 1.0] and cot["rounds"] == [2 * 3, 2 * 3 + 1]
     else:

@@ -1,10 +1,14 @@
 """The RNN reduction: bit-exact against the model for every cell and format, bits and rounds as
 declared, isolation, and a tampered reduction that the kit must catch."""
 
+import dataclasses
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from commlab import SimulationMismatch, UnsupportedModel, run
+from commlab import InvalidParameter, SimulationMismatch, UnsupportedModel, run
 from commlab.io.codecs import number_format
 from commlab.models import CELLS, SequenceModel, random_recurrent_model, window_hop_model
 from commlab.models.recurrent import LSTM, Elman, SelectiveSSM
@@ -162,3 +166,27 @@ def test_alphabet_too_small_for_the_encoding():
 
     with pytest.raises(InvalidParameter, match="2q \\+ 2 = 18"):
         reduce_on_pointer_chasing(random_recurrent_model("elman", 1, 4, 10), k=2, q=8, trials=5)
+
+
+@settings(max_examples=15, deadline=None)
+@given(cuts=st.lists(st.integers(1, 18), min_size=1, max_size=4, unique=True), seed=st.integers(0, 999))
+def test_positional_embeddings_compile_exactly_with_each_block_at_its_offset(cuts, seed):
+    """A player embeds its block at its own positions (it knows them from the public partition), so
+    a model with positional embeddings compiles bit for bit whatever the partition."""
+    rng = np.random.default_rng(seed)
+    base = random_recurrent_model("gru", layers=2, state=5, alphabet=6, seed=seed)
+    model = dataclasses.replace(base, positions=base.fmt.round(rng.normal(size=(19, 5))))
+    edges = [0, *sorted(cuts), 19]
+    blocks = list(zip(edges[:-1], edges[1:], strict=True))
+    tokens = rng.integers(0, 6, size=(8, 19))
+    protocol = compile_to_protocol(model, blocks)
+    result = run(protocol, split_by_blocks(tokens, blocks))
+    assert verify_exact(protocol, tokens, result.transcript).mismatches == 0
+    shifted = np.roll(model.positions, 1, axis=0)  # the same model with positions off by one differs
+    assert not np.array_equal(model.predict(tokens), dataclasses.replace(model, positions=shifted).predict(tokens))
+
+
+def test_positional_embeddings_need_a_token_embedding_of_their_width():
+    base = random_recurrent_model("gru", layers=1, state=5, alphabet=6)
+    with pytest.raises(InvalidParameter, match="positional embeddings need a token embedding of the same width"):
+        dataclasses.replace(base, positions=np.zeros((10, 4)))

@@ -450,7 +450,7 @@ def solvers_data(
             curves.append(cot_solver_curve(q, k, [2 * k - 1, 2 * k], trials=trials, seed=seed).to_dict())
         except InvalidParameter as too_big:  # its scratchpad vocabulary grows as q·N
             skipped.append(str(too_big))
-        # k + 1 layers of indicator kernel attention: r·(q + 1)·p bits, always right at r = q
+        # k layers of indicator kernel attention: r·(q + 1)·p bits, always right at r = q
         curves.append(kernel_solver_curve(q, k, ranks, trials=trials, seed=seed, progress=advance).to_dict())
     return {
         "figure": "solvers",

@@ -1,7 +1,7 @@
 """Sequence models in numpy, with exact arithmetic in a chosen number format."""
 
 from commlab.models.indicator import IndicatorChase, indicator_chase_model
-from commlab.models.kernel_chase import PairTag, kernel_chase_model
+from commlab.models.kernel_chase import kernel_chase_model
 from commlab.models.layer import Layer, Scan
 from commlab.models.model import (
     Forward,
@@ -18,7 +18,6 @@ __all__ = [
     "Forward",
     "IndicatorChase",
     "Layer",
-    "PairTag",
     "Scan",
     "indicator_chase_model",
     "kernel_chase_model",

@@ -67,6 +67,11 @@ class SequenceModel:
         Where the model came from (cell, sizes, seed or weights file).
     readout_bias : array (classes,), optional
         Added to the readout's logits (an ``nn.Linear`` readout's bias).
+    positions : array (length, width), optional
+        Learned-style positional embeddings, added to the token embedding (needs ``embedding``);
+        the model then takes sequences of at most ``length`` tokens. A player holding the block
+        ``[start, end)`` knows its positions from the public partition, so it embeds its block with
+        ``embed(own, start)``.
     """
 
     alphabet: int
@@ -77,6 +82,14 @@ class SequenceModel:
     name: str = "model"
     info: dict = field(default_factory=dict)
     readout_bias: np.ndarray | None = None
+    positions: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.positions is not None and (self.embedding is None or self.positions.shape[1:] != self.embedding.shape[1:]):
+            raise InvalidParameter(
+                "positional embeddings need a token embedding of the same width, got "
+                f"{None if self.embedding is None else self.embedding.shape} and {self.positions.shape}"
+            )
 
     @property
     def output_format(self) -> UInt:
@@ -84,8 +97,9 @@ class SequenceModel:
         ``bits_for(alphabet + 1)`` bits."""
         return UInt(bits_for(self.alphabet + 1))
 
-    def embed(self, tokens: np.ndarray) -> np.ndarray:
-        """Tokens (B, n) to the first layer's input, time-major (n, B, ...)."""
+    def embed(self, tokens: np.ndarray, start: int = 0) -> np.ndarray:
+        """Tokens (B, n) at positions ``start .. start + n − 1`` to the first layer's input,
+        time-major (n, B, ...)."""
         tokens = np.asarray(tokens)
         if tokens.ndim != 2 or tokens.dtype.kind not in "iu":
             raise InvalidParameter(f"tokens must be integers of shape (batch, length), got {tokens.shape}")
@@ -96,7 +110,15 @@ class SequenceModel:
             )
         if self.embedding is None:
             return np.ascontiguousarray(tokens.T.astype(np.int64))
-        return self.embedding[tokens.T]
+        if self.positions is None:
+            return self.embedding[tokens.T]
+        end = start + tokens.shape[1]
+        if end > len(self.positions):
+            raise InvalidParameter(
+                f"{self.name} has positional embeddings for {len(self.positions)} positions, "
+                f"got tokens up to position {end - 1}"
+            )
+        return self.fmt.round(self.embedding[tokens.T] + self.positions[start:end, None, :])
 
     def predict_step(self, y_t: np.ndarray) -> np.ndarray:
         """Prediction at one position for the whole batch, from the last layer's output (B, width)."""
@@ -189,6 +211,7 @@ def save_weights(model: SequenceModel, path: str | Path) -> None:
     """Write a model's weights in the documented layout: ``.safetensors`` if ``path`` ends so,
     else ``.npz``."""
     arrays = {"embedding": model.embedding, "readout": model.readout, "readout_bias": model.readout_bias}
+    arrays["positions"] = model.positions
     for i, layer in enumerate(model.layers):
         arrays.update({f"layers.{i}.{name}": value for name, value in layer.parameters().items()})
     arrays = {k: v for k, v in arrays.items() if v is not None}
