@@ -16,7 +16,7 @@ import numpy as np
 
 from commlab.engine.ir import ProtocolSpec
 from commlab.engine.protocol import Protocol
-from commlab.errors import InvalidParameter
+from commlab.errors import InvalidParameter, UnsupportedModel
 from commlab.io.codecs import NumberFormat, encode
 from commlab.models.layer import Layer
 from commlab.models.model import SequenceModel
@@ -152,4 +152,10 @@ class LayerwiseReduction(Reduction):
         return LayerwiseProtocol(self.name, model, [(i, i + 1) for i in range(k)]).spec.max_bits
 
     def compile(self, model, blocks):
+        if model.positions is not None and blocks[-1][1] > len(model.positions):
+            raise UnsupportedModel(
+                f"{self.name}: the partition covers {blocks[-1][1]} positions but {model.name} takes "
+                f"sequences of at most {len(model.positions)} tokens (its positional embeddings); "
+                "build it for this length"
+            )
         return LayerwiseProtocol(self.name, model, blocks)

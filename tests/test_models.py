@@ -192,3 +192,16 @@ def test_indicator_chase_refuses_bad_q():
     for bad in (0, -2, 1.5, True):
         with pytest.raises(InvalidParameter, match="q must be an integer"):
             indicator_chase_model(bad)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_positional_embeddings_round_trip_through_a_weights_file(tmp_path, suffix):
+    import dataclasses
+
+    base = random_recurrent_model("gru", layers=1, state=4, alphabet=5, seed=2)
+    model = dataclasses.replace(base, positions=base.fmt.round(np.random.default_rng(0).normal(size=(9, 4))))
+    save_weights(model, tmp_path / f"m{suffix}")
+    loaded = load_recurrent_model(tmp_path / f"m{suffix}", "gru", 1, 4, 5)
+    tokens = np.random.default_rng(1).integers(0, 5, size=(3, 9))
+    assert np.array_equal(loaded.positions, model.positions)
+    assert np.array_equal(loaded.predict(tokens), model.predict(tokens))

@@ -32,8 +32,11 @@ def expected_last_answer(tokens: np.ndarray, q: int, k: int, rank: int) -> np.nd
     seed=st.integers(0, 2**32 - 1),
 )
 def test_the_last_prediction_follows_the_coverage_rule(q, k, rank_fraction, seed):
+    """On instances with random start vertices too (the encoding relabels V_1 so the start is 0)."""
     rank = 1 + round(rank_fraction * (q - 1))
-    encoded = encode(PointerChasing.random(q, k, 30, seed))
+    instances = PointerChasing.random(q, k, 30, seed)
+    starts = np.random.default_rng(seed).integers(0, q, size=30)
+    encoded = encode(PointerChasing(instances.edges, starts.astype(instances.start.dtype), instances.in_second))
     predicted = kernel_chase_model(q, k, rank).predict(encoded.tokens)[:, -1]
     assert np.array_equal(predicted, expected_last_answer(encoded.tokens, q, k, rank))
 
@@ -106,7 +109,7 @@ def test_the_positional_tag_names_the_source_before_each_target(q, k, seed):
 
 def test_sequences_longer_than_the_encoding_are_refused():
     model = kernel_chase_model(4, 2)
-    with pytest.raises(InvalidParameter, match="positional embeddings for 17 positions"):
+    with pytest.raises(InvalidParameter, match="takes sequences of at most 17 tokens"):
         model.predict(np.zeros((1, 18), dtype=np.int64))
 
 

@@ -125,7 +125,7 @@ def test_solvers_reach_one_with_the_whole_sequence():
     window, indicator, *rest = data["curves"]
     by_kind = {curve["label"].split(",")[0]: curve for curve in rest}
     cot = by_kind.get("one-layer CoT")
-    kernel = by_kind["k kernel-attention layers"]  # r = 2, 4, 6, 8 at q = 8: k + 1 rounds, exact at r = q
+    kernel = by_kind["k kernel-attention layers"]  # r = 2, 4, 6, 8 at q = 8: k rounds, exact at r = q
     assert kernel["sizes"] == [2, 4, 6, 8] and kernel["rounds"] == [3] * 4 and kernel["mismatches"] == [0] * 4
     assert kernel["measured_bits_per_message"] == [r * 9 * 32 for r in (2, 4, 6, 8)]
     assert kernel["accuracy"][-1] == 1.0 and kernel["accuracy"][0] < 2 / 3

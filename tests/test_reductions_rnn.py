@@ -190,3 +190,22 @@ def test_positional_embeddings_need_a_token_embedding_of_their_width():
     base = random_recurrent_model("gru", layers=1, state=5, alphabet=6)
     with pytest.raises(InvalidParameter, match="positional embeddings need a token embedding of the same width"):
         dataclasses.replace(base, positions=np.zeros((10, 4)))
+
+
+def test_a_model_with_positional_embeddings_passes_the_conformance_kit_and_its_audit():
+    def make_model(alphabet, rng):
+        base = random_recurrent_model("gru", layers=2, state=4, alphabet=alphabet, seed=int(rng.integers(1000)))
+        return dataclasses.replace(base, positions=base.fmt.round(rng.normal(size=(64, 4))))
+
+    report = check_reduction("rnn", make_model, players=(1, 3), audit=True)
+    assert report.measured_bits == report.declared_bits
+
+
+def test_a_partition_longer_than_the_positional_embeddings_is_refused_at_compile_time():
+    base = random_recurrent_model("gru", layers=1, state=4, alphabet=6)
+    model = dataclasses.replace(base, positions=np.zeros((17, 4), dtype=np.float32))
+    with pytest.raises(UnsupportedModel, match="covers 19 positions but .* at most 17 tokens"):
+        compile_to_protocol(model, [(0, 10), (10, 19)])
+    for start in (-1, 2.5, True):
+        with pytest.raises(InvalidParameter, match="a block's start must be an integer >= 0"):
+            model.embed(np.zeros((1, 3), dtype=np.int64), start)

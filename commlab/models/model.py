@@ -7,10 +7,10 @@ that a player reading one position computes exactly what the model computes ther
 
 Weights files (``.npz``, ``.safetensors`` or ``.pt``, read by :func:`commlab.io.weights.read_weights`):
 ``embedding`` (alphabet, width), ``readout`` (width, alphabet), optionally ``readout_bias``
-(alphabet,) and, for layer i (0-based), ``layers.{i}.{name}`` with the names and shapes each cell
-lists in ``param_shapes`` (see :mod:`commlab.models.recurrent`). A PyTorch state dict of
-``nn.Embedding`` → ``nn.RNN``/``nn.GRU``/``nn.LSTM`` → ``nn.Linear`` is imported as it is
-(:func:`commlab.models.importers.torch_recurrent_model`).
+(alphabet,) and ``positions`` (length, width), and, for layer i (0-based), ``layers.{i}.{name}``
+with the names and shapes each cell lists in ``param_shapes`` (see :mod:`commlab.models.recurrent`).
+A PyTorch state dict of ``nn.Embedding`` → ``nn.RNN``/``nn.GRU``/``nn.LSTM`` → ``nn.Linear`` is
+imported as it is (:func:`commlab.models.importers.torch_recurrent_model`).
 """
 
 from __future__ import annotations
@@ -112,11 +112,13 @@ class SequenceModel:
             return np.ascontiguousarray(tokens.T.astype(np.int64))
         if self.positions is None:
             return self.embedding[tokens.T]
+        if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or start < 0:
+            raise InvalidParameter(f"a block's start must be an integer >= 0, got {start!r}")
         end = start + tokens.shape[1]
         if end > len(self.positions):
             raise InvalidParameter(
-                f"{self.name} has positional embeddings for {len(self.positions)} positions, "
-                f"got tokens up to position {end - 1}"
+                f"{self.name} takes sequences of at most {len(self.positions)} tokens (its positional "
+                f"embeddings), got tokens up to position {end - 1}; build it for this length"
             )
         return self.fmt.round(self.embedding[tokens.T] + self.positions[start:end, None, :])
 
@@ -264,6 +266,8 @@ def load_recurrent_model(
     expected = {"embedding": (alphabet, state), "readout": (state, alphabet)}
     if "readout_bias" in arrays:
         expected["readout_bias"] = (alphabet,)
+    if "positions" in arrays:
+        expected["positions"] = (arrays["positions"].shape[0] if arrays["positions"].ndim == 2 else -1, state)
     for i in range(layers):
         shapes = kind.param_shapes(state, state)
         expected.update({f"layers.{i}.{name}": shape for name, shape in shapes.items()})
@@ -290,6 +294,7 @@ def load_recurrent_model(
         f"{cell} RNN",
         info,
         rounded.get("readout_bias"),
+        rounded.get("positions"),
     )
 
 
