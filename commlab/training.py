@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -250,7 +251,9 @@ def train(config: TrainConfig, out: str | Path, progress: bool = True) -> dict:
         if device.type == "cuda" and "cuda_rng" in state:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         start = int(state["step"])
-    _keep_metrics_through(out / "metrics.jsonl", start)
+    kept = _keep_metrics_through(out / "metrics.jsonl", start)
+    # seconds of training before this call: known when every earlier call logged its time
+    before = kept.get("elapsed_s", None if start else 0.0)
     fixed = _mixed(task, config.samples, config.seed) if config.samples else None
 
     def checkpoint(step: int) -> None:
@@ -269,6 +272,7 @@ def train(config: TrainConfig, out: str | Path, progress: bool = True) -> dict:
     last: dict = {}
     bar = _Bar(config.steps, start, progress)
     model.train()
+    began = time.perf_counter()
     with open(out / "metrics.jsonl", "a") as metrics, bar:
         for step in range(start, config.steps):
             inputs, targets = (torch.from_numpy(a).to(device) for a in _batch(task, config, step, fixed))
@@ -285,19 +289,25 @@ def train(config: TrainConfig, out: str | Path, progress: bool = True) -> dict:
                 wrong = ((logits.argmax(-1) != targets) & counted).sum().item()
                 error = wrong / max(1, counted.sum().item())
             last = {"step": step + 1, "loss": loss.item(), "error": error, "lr": scheduler.get_last_lr()[0]}
+            if before is not None:
+                last["elapsed_s"] = round(before + time.perf_counter() - began, 3)
             metrics.write(json.dumps(last) + "\n")
             bar.update(last)
             if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
                 metrics.flush()
                 checkpoint(step + 1)
-    return {**last, "device": str(device), "out": str(out), "resumed_from": start}
+    last = last or kept  # a finished run trains nothing more: its last logged step
+    return {**last, "device": str(device), "threads": config.threads, "out": str(out), "resumed_from": start}
 
 
-def _keep_metrics_through(path: Path, step: int) -> None:
-    """Drop logged steps after the checkpoint a run resumes from (they are trained again)."""
-    if path.exists():
-        kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-        _replace(path, lambda p: p.write_text("".join(line + "\n" for line in kept)))
+def _keep_metrics_through(path: Path, step: int) -> dict:
+    """Drop logged steps after the checkpoint a run resumes from (they are trained again); return
+    the last step kept (``{}`` if none)."""
+    if not path.exists():
+        return {}
+    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    _replace(path, lambda p: p.write_text("".join(line + "\n" for line in kept)))
+    return json.loads(kept[-1]) if kept else {}
 
 
 class _Bar:
@@ -369,9 +379,11 @@ def depth_vs_k(
             seed=seed,
             checkpoint_every=max(1, steps // 10),
         )
-        train(config, out / f"depth{depth}", progress)
+        trained = train(config, out / f"depth{depth}", progress)
         result = evaluate_run(out / f"depth{depth}" / "model.safetensors", samples=samples, seed=seed)
-        rows.append({"depth": depth, "per_k": result["per_k"]})
+        # seconds of training (None for runs that did not log them) and where it ran
+        timing = {"train_seconds": trained.get("elapsed_s"), "device": trained["device"], "threads": trained["threads"]}
+        rows.append({"depth": depth, "per_k": result["per_k"], **timing})
     results = {
         "experiment": "depth-vs-k",
         "settings": {

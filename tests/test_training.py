@@ -78,6 +78,11 @@ def test_killed_run_resumes_to_the_same_weights(model, tmp_path, monkeypatch):
         json.loads(line)["step"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()
     ]
     assert steps == list(range(1, 13))
+    # the time logged carries over the resume: it grows step by step, from where the checkpoint was
+    elapsed = [
+        json.loads(line)["elapsed_s"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert elapsed == sorted(elapsed) and elapsed[0] > 0 and resumed["elapsed_s"] == elapsed[-1]
     a = read_weights(tmp_path / "whole" / "model.safetensors")
     b = read_weights(tmp_path / "killed" / "model.safetensors")
     assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
@@ -125,6 +130,9 @@ def test_depth_vs_k_collects_every_depth(tmp_path):
         json.loads(line)["step"] for line in (tmp_path / "depth1" / "metrics.jsonl").read_text().splitlines()
     ]
     assert steps == [1, 2]  # the second call trained nothing more
+    last = json.loads((tmp_path / "depth1" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert saved["depths"][0]["train_seconds"] == last["elapsed_s"] > 0  # the first call's time, kept
+    assert all(row["device"] in {"cpu", "cuda"} and row["threads"] == 1 for row in saved["depths"])
 
 
 def test_committed_small_depth_results():
