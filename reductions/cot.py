@@ -178,14 +178,13 @@ def reduce_cot(
     (3, 2, 192, 0)
     """
     from commlab.models.cot import random_cot_model
-    from reductions.experiment import reduce_on_pointer_chasing
+    from reductions.experiment import model_params, reduce_on_pointer_chasing
 
     k = cot_tokens + 2 if k is None else k
     context = 2 * k * q + 1 + cot_tokens + 1
     model = random_cot_model(cot_tokens, heads, width, 2 * q + 2, fmt, seed, context=context)
-    params = {"cot_tokens": cot_tokens, "heads": heads, "width": width, "format": model.fmt.name}
     return reduce_on_pointer_chasing(
-        model, k=k, q=q, trials=trials, seed=seed, reduction="cot", c_value=c_value, params=params
+        model, k=k, q=q, trials=trials, seed=seed, reduction="cot", c_value=c_value, params=model_params(model)
     )
 
 

@@ -87,6 +87,12 @@ class ReductionReport:
         }
 
 
+def model_params(model: Any) -> dict[str, Any]:
+    """What a report says the model was: the sizes its builder recorded in ``model.info`` (not the
+    seed, which the report carries itself) and its number format."""
+    return {**{key: value for key, value in model.info.items() if key != "seed"}, "format": model.fmt.name}
+
+
 def reduce_on_pointer_chasing(
     model: Any,
     *,

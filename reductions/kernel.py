@@ -88,20 +88,12 @@ def reduce_kernel(
     (1, 960, 960, 0)
     """
     from commlab.models.kernel import random_kernel_model
-    from reductions.experiment import reduce_on_pointer_chasing
+    from reductions.experiment import model_params, reduce_on_pointer_chasing
 
     k = layers + 1 if k is None else k
     model = random_kernel_model(layers, heads, width, rank, 2 * q + 2, fmt, features, seed)
-    params = {
-        "layers": layers,
-        "heads": heads,
-        "width": width,
-        "rank": rank,
-        "features": features,
-        "format": model.fmt.name,
-    }
     return reduce_on_pointer_chasing(
-        model, k=k, q=q, trials=trials, seed=seed, reduction="kernel", c_value=c_value, params=params
+        model, k=k, q=q, trials=trials, seed=seed, reduction="kernel", c_value=c_value, params=model_params(model)
     )
 
 
@@ -129,22 +121,13 @@ def reduce_hybrid(
     (2, 320, 0)
     """
     from commlab.models.hybrid import parse_pattern, random_hybrid_model
-    from reductions.experiment import reduce_on_pointer_chasing
+    from reductions.experiment import model_params, reduce_on_pointer_chasing
 
     kinds = parse_pattern(pattern)
     k = len(kinds) + 1 if k is None else k
     model = random_hybrid_model(kinds, width, rank, 2 * q + 2, fmt, heads, features, seed)
-    params = {
-        "pattern": ",".join(kinds),
-        "layers": len(kinds),
-        "width": width,
-        "rank": rank,
-        "heads": heads,
-        "features": features,
-        "format": model.fmt.name,
-    }
     return reduce_on_pointer_chasing(
-        model, k=k, q=q, trials=trials, seed=seed, reduction="hybrid", c_value=c_value, params=params
+        model, k=k, q=q, trials=trials, seed=seed, reduction="hybrid", c_value=c_value, params=model_params(model)
     )
 
 

@@ -197,7 +197,7 @@ def reduce_longformer(
     (1, 512, 0)
     """
     from commlab.models.longformer import random_longformer_model
-    from reductions.experiment import reduce_on_pointer_chasing
+    from reductions.experiment import model_params, reduce_on_pointer_chasing
 
     k = layers + 1 if k is None else k
     n = 2 * k * q + 1
@@ -206,14 +206,6 @@ def reduce_longformer(
             f"window {window} is longer than the sequence (N = 2kq + 1 = {n}); use window <= {n}"
         )
     model = random_longformer_model(layers, heads, width, window, globals_every, 2 * q + 2, fmt, seed)
-    params = {
-        "layers": layers,
-        "heads": heads,
-        "width": width,
-        "window": window,
-        "global_every": globals_every,
-        "format": model.fmt.name,
-    }
     return reduce_on_pointer_chasing(
-        model, k=k, q=q, trials=trials, seed=seed, reduction="longformer", c_value=c_value, params=params
+        model, k=k, q=q, trials=trials, seed=seed, reduction="longformer", c_value=c_value, params=model_params(model)
     )

@@ -9,7 +9,7 @@ import numpy as np
 from commlab.errors import InvalidParameter
 from commlab.io.codecs import NumberFormat, number_format
 from commlab.models.kernel import KernelAttention, check_kernel_shape
-from commlab.models.model import SequenceModel
+from commlab.models.model import SequenceModel, random_ends
 from commlab.models.recurrent import CELLS
 
 __all__ = ["HYBRID_KINDS", "parse_pattern", "random_hybrid_model"]
@@ -72,7 +72,14 @@ def random_hybrid_model(
         else CELLS[kind].random(width, width, fmt, rng)
         for kind in kinds
     )
-    embedding = fmt.round(rng.normal(0.0, 1.0, size=(alphabet, width)))
-    readout = fmt.round(rng.normal(0.0, 1.0 / np.sqrt(width), size=(width, alphabet)))
-    info = {"pattern": ",".join(kinds), "width": width, "rank": rank, "heads": heads, "seed": seed}
+    embedding, readout = random_ends(alphabet, width, fmt, rng)
+    info = {
+        "pattern": ",".join(kinds),
+        "layers": len(kinds),
+        "width": width,
+        "rank": rank,
+        "heads": heads,
+        "features": features,
+        "seed": seed,
+    }
     return SequenceModel(alphabet, stack, fmt, embedding, readout, f"hybrid {','.join(kinds)}", info)

@@ -310,7 +310,7 @@ def random_kernel_model(
     >>> model.predict(np.array([[0, 1, 2, 3, 4]])).shape
     (1, 5)
     """
-    from commlab.models.model import SequenceModel
+    from commlab.models.model import SequenceModel, random_ends
 
     check_kernel_shape(heads, width, rank, features)
     if not isinstance(layers, (int, np.integer)) or layers < 1:
@@ -321,8 +321,7 @@ def random_kernel_model(
     stack = tuple(
         KernelAttention.random(d, heads, width, rank, features, fmt, rng, norm) for _ in range(layers)
     )
-    embedding = fmt.round(rng.normal(0.0, 1.0, size=(alphabet, d)))
-    readout = fmt.round(rng.normal(0.0, 1.0 / np.sqrt(d), size=(d, alphabet)))
+    embedding, readout = random_ends(alphabet, d, fmt, rng)
     info = {
         "layers": layers,
         "heads": heads,

@@ -22,6 +22,7 @@ import numpy as np
 from commlab.errors import InvalidParameter
 from commlab.io.codecs import NumberFormat, UInt, bits_for, number_format
 from commlab.models.arith import Arith
+from commlab.models.model import random_ends
 from commlab.models.ops import attention, causal_mask, gelu_new, layer_norm
 
 __all__ = ["LongformerForward", "LongformerLayer", "LongformerModel", "is_global", "random_longformer_model"]
@@ -275,7 +276,6 @@ def random_longformer_model(
     stack = tuple(
         LongformerLayer.random(d, heads, width, window, globals_every, fmt, rng) for _ in range(layers)
     )
-    embedding = fmt.round(rng.normal(0.0, 1.0, size=(alphabet, d)))
-    readout = fmt.round(rng.normal(0.0, 1.0 / np.sqrt(d), size=(d, alphabet)))
+    embedding, readout = random_ends(alphabet, d, fmt, rng)
     info = {"layers": layers, "heads": heads, "width": width, "window": window, "global_every": globals_every}
     return LongformerModel(alphabet, stack, fmt, embedding, readout, info=info)

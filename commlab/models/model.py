@@ -185,6 +185,15 @@ def _check_architecture(layers: int, state: int, alphabet: int) -> None:
         raise InvalidParameter("; ".join(problems))
 
 
+def random_ends(alphabet: int, width: int, fmt: NumberFormat, rng: np.random.Generator):
+    """A random model's token embedding N(0, 1) (alphabet × width) and readout N(0, 1/width)
+    (width × alphabet), drawn in that order from ``rng`` after its layers and rounded to ``fmt``:
+    the one initialisation every random model in the lab shares."""
+    embedding = fmt.round(rng.normal(0.0, 1.0, size=(alphabet, width)))
+    readout = fmt.round(rng.normal(0.0, 1.0 / np.sqrt(width), size=(width, alphabet)))
+    return embedding, readout
+
+
 def random_recurrent_model(
     cell: str, layers: int, state: int, alphabet: int, fmt: str | NumberFormat = "float32", seed: int = 0
 ) -> SequenceModel:
@@ -203,8 +212,7 @@ def random_recurrent_model(
     kind, fmt = _cell_class(cell), number_format(fmt)
     rng = np.random.default_rng(seed)
     stack = tuple(kind.random(state, state, fmt, rng) for _ in range(layers))
-    embedding = fmt.round(rng.normal(0.0, 1.0, size=(alphabet, state)))
-    readout = fmt.round(rng.normal(0.0, 1.0 / np.sqrt(state), size=(state, alphabet)))
+    embedding, readout = random_ends(alphabet, state, fmt, rng)
     info = {"cell": cell, "layers": layers, "state": state, "seed": seed}
     return SequenceModel(alphabet, stack, fmt, embedding, readout, f"{cell} RNN", info)
 
