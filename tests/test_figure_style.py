@@ -90,3 +90,14 @@ def test_notebook_setups_show_figures_large_enough_to_read():
     for path, cell in zip(NOTEBOOKS, notebook.cells[2::3], strict=True):
         images = [o["data"]["image/png"] for o in cell.outputs if "image/png" in o.get("data", {})]
         assert images and _png_width(base64.b64decode(images[0])) >= 600, path.name
+
+
+def test_interval_errorbar_draws_each_interval_and_skips_missing_points():
+    from matplotlib.figure import Figure
+
+    from commlab.figures.style import interval_errorbar
+
+    ax = Figure().subplots()
+    bars = interval_errorbar(ax, [1, 2, 3], [0.5, None, 0.2], [(0.4, 0.7), None, (0.1, 0.2)])
+    segments = bars.lines[2][0].get_segments()
+    assert [tuple(s[:, 1]) for s in segments if len(s)] == [(0.4, 0.7), (0.1, 0.2)]

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from commlab._version import __version__
-from commlab.figures.style import COLUMN, WIDTH
+from commlab.figures.style import COLUMN, WIDTH, interval_errorbar
 from commlab.progress import progress_bar
 
 __all__ = ["depth_data", "draw_depth", "draw_rank", "rank_data"]
@@ -74,11 +74,11 @@ def draw_depth(data: dict[str, Any]) -> Figure:
         ax = fig.subplots()
         for i, row in enumerate(data["rows"]):
             layers = np.array(row["layers"]) + (i - len(data["rows"]) / 2) * 0.04
-            acc, ci = np.array(row["accuracy"]), np.array(row["accuracy_ci"])
-            ax.errorbar(
+            interval_errorbar(
+                ax,
                 layers,
-                acc,
-                yerr=[acc - ci[:, 0], ci[:, 1] - acc],
+                row["accuracy"],
+                row["accuracy_ci"],
                 fmt="o-",
                 color=f"C{i}",
                 capsize=1.5,
@@ -118,11 +118,11 @@ def draw_rank(data: dict[str, Any]) -> Figure:
         top, bottom = fig.subplots(2, 1)
         for i, curve in enumerate(c for c in data["curves"] if c["method"] == "svd"):
             ranks = np.array(curve["ranks"], dtype=float)
-            acc, ci = np.array(curve["accuracy"]), np.array(curve["accuracy_ci"])
-            top.errorbar(
+            interval_errorbar(
+                top,
                 ranks / curve["n"],
-                acc,
-                yerr=[acc - ci[:, 0], ci[:, 1] - acc],
+                curve["accuracy"],
+                curve["accuracy_ci"],
                 fmt="o-",
                 color=f"C{i}",
                 capsize=1.5,

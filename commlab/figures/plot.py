@@ -31,7 +31,7 @@ from matplotlib.patches import Arc
 from commlab._version import __version__
 from commlab.errors import InvalidParameter
 from commlab.figures import depth, trained
-from commlab.figures.style import COLUMN, WIDTH
+from commlab.figures.style import COLUMN, WIDTH, interval_errorbar
 from commlab.problems.hop import find_k, hop_symbols
 from commlab.progress import progress_bar
 
@@ -504,13 +504,12 @@ def draw_solvers(data: dict[str, Any]) -> Figure:
         fig = Figure(layout="constrained", figsize=(WIDTH, 3.0))
         ax = fig.subplots()
         for i, curve in enumerate(data["curves"]):
-            bits = np.array(curve["measured_bits_per_message"], dtype=float)
-            acc = np.array(curve["accuracy"])
-            ci = np.array(curve["accuracy_ci"])
-            ax.errorbar(
+            bits = curve["measured_bits_per_message"]
+            interval_errorbar(
+                ax,
                 bits,
-                acc,
-                yerr=[acc - ci[:, 0], ci[:, 1] - acc],
+                curve["accuracy"],
+                curve["accuracy_ci"],
                 fmt="o-" if len(bits) > 1 else "D",
                 color=f"C{i}",
                 capsize=2,

@@ -1,6 +1,8 @@
 """The house style every figure is drawn in: paper column width and its font sizes."""
 
-__all__ = ["COLUMN", "WIDTH"]
+__all__ = ["COLUMN", "WIDTH", "interval_errorbar"]
+
+import numpy as np
 
 # Figures are built without pyplot: no global state, any backend, and they display in notebooks.
 COLUMN = {
@@ -18,3 +20,12 @@ COLUMN = {
     "lines.markersize": 3.5,
 }
 WIDTH = 3.4  # inches: one column of a two-column paper
+
+
+def interval_errorbar(ax, x, value, interval, **style):
+    """Plot ``value`` at ``x`` with its confidence ``interval`` (a (low, high) pair per point) as
+    error bars; ``style`` goes to :meth:`matplotlib.axes.Axes.errorbar`. Missing values (``None``)
+    are not drawn."""
+    value = np.array([np.nan if v is None else v for v in value], dtype=float)
+    interval = np.array([[np.nan, np.nan] if c is None else c for c in interval], dtype=float).reshape(-1, 2)
+    return ax.errorbar(x, value, yerr=[value - interval[:, 0], interval[:, 1] - value], **style)

@@ -24,7 +24,10 @@ from matplotlib.figure import Figure
 
 from commlab._version import __version__
 from commlab.errors import InvalidParameter
-from commlab.figures.style import COLUMN, WIDTH
+from commlab.figures.style import COLUMN, WIDTH, interval_errorbar
+
+#: Marker and line style of each model family, the same in every panel.
+FAMILY_STYLES = {"lstm": ("o", "-"), "gru": ("s", "--"), "rnn": ("^", ":"), "gpt2": ("D", "-.")}
 
 __all__ = ["depth_vs_k_data", "draw_depth_vs_k", "draw_rnn_bits", "rnn_bits_data"]
 
@@ -116,12 +119,11 @@ def draw_depth_vs_k(data: dict[str, Any]) -> Figure:
         for i, row in enumerate(data["depths"]):
             ks = np.array(row["k"])
             shown = ks >= 1  # k = 0 has no place on a log axis; the heat map shows it
-            err = np.array([np.nan if e is None else e for e in row["error"]])[shown]
-            ci = np.array([[np.nan, np.nan] if c is None else c for c in row["error_ci"]])[shown]
-            curves.errorbar(
+            interval_errorbar(
+                curves,
                 ks[shown],
-                err,
-                yerr=[err - ci[:, 0], ci[:, 1] - err],
+                [e for e, keep in zip(row["error"], shown, strict=True) if keep],
+                [c for c, keep in zip(row["error_ci"], shown, strict=True) if keep],
                 fmt="o-",
                 color=f"C{i}",
                 capsize=2,
@@ -257,16 +259,13 @@ def draw_rnn_bits(data: dict[str, Any]) -> Figure:
         fig = Figure(layout="constrained", figsize=(2 * WIDTH, 2.8))
         bits_ax, params_ax = fig.subplots(1, 2)
         ks = sorted({curve["k"] for curve in data["curves"]})
-        markers = {"lstm": ("o", "-"), "gru": ("s", "--"), "rnn": ("^", ":")}
         for curve in data["curves"]:
-            bits = np.array(curve["state_bits"], dtype=float)
-            acc = np.array(curve["accuracy"])
-            ci = np.array(curve["accuracy_ci"])
-            marker, line = markers.get(curve["cell"], ("D", "-."))
-            bits_ax.errorbar(
-                bits,
-                acc,
-                yerr=[acc - ci[:, 0], ci[:, 1] - acc],
+            marker, line = FAMILY_STYLES.get(curve["cell"], ("v", "-"))
+            interval_errorbar(
+                bits_ax,
+                curve["state_bits"],
+                curve["accuracy"],
+                curve["accuracy_ci"],
                 marker=marker,
                 ls=line,
                 color=f"C{ks.index(curve['k'])}",
@@ -298,20 +297,18 @@ def draw_rnn_bits(data: dict[str, Any]) -> Figure:
         )
         bits_ax.legend(frameon=False, fontsize=5, ncol=2)
 
-        styles = {"lstm": ("o", "-"), "gru": ("s", "--"), "rnn": ("^", ":"), "gpt2": ("D", "-.")}
         for k in ks:
             for family in dict.fromkeys(s["family"] for s in data["by_parameters"]):
                 members = sorted(
                     (s for s in data["by_parameters"] if s["family"] == family), key=lambda s: s["parameters"]
                 )
                 rows = [next(r for r in s["per_k"] if r["k"] == k) for s in members]
-                err = np.array([r["error"] for r in rows])
-                ci = np.array([r["error_ci"] for r in rows])
-                marker, line = styles.get(family, ("v", "-"))
-                params_ax.errorbar(
+                marker, line = FAMILY_STYLES.get(family, ("v", "-"))
+                interval_errorbar(
+                    params_ax,
                     [s["parameters"] for s in members],
-                    err,
-                    yerr=[err - ci[:, 0], ci[:, 1] - err],
+                    [r["error"] for r in rows],
+                    [r["error_ci"] for r in rows],
                     marker=marker,
                     ls=line,
                     color=f"C{ks.index(k)}",
